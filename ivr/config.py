@@ -1,0 +1,382 @@
+"""The hotline configuration: one TOML file an administrator edits.
+
+Everything is validated by pydantic; `load_config` turns validation errors into
+`ConfigError` messages that name the field and the line of the file it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ivr.config_locate import locate_line
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGITS = re.compile(r"^[0-9]{2,20}$")
+ENDPOINT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+
+
+class Service(StrEnum):
+    """What a caller came for; the menu maps keys to these."""
+
+    emergency = "emergency"
+    repair = "repair"
+    installation = "installation"
+    billing = "billing"
+    consultation = "consultation"
+    complaint = "complaint"
+    person = "person"
+
+
+class LineMode(StrEnum):
+    ivr = "ivr"
+    manual = "manual"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_days(spec: str) -> frozenset[int]:
+    """'mon-fri,sun' -> {0,1,2,3,4,6} (Monday = 0)."""
+    days: set[int] = set()
+    for part in spec.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        if "-" in part:
+            first, last = part.split("-", 1)
+            if first not in DAY_NAMES or last not in DAY_NAMES:
+                raise ValueError(f"unknown day in {part!r}; use mon, tue, wed, thu, fri, sat, sun")
+            a, b = DAY_NAMES.index(first), DAY_NAMES.index(last)
+            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
+            days.update(span)
+        else:
+            if part not in DAY_NAMES:
+                raise ValueError(f"unknown day {part!r}; use mon, tue, wed, thu, fri, sat, sun")
+            days.add(DAY_NAMES.index(part))
+    if not days:
+        raise ValueError("no days given")
+    return frozenset(days)
+
+
+def _parse_clock(value: str) -> int:
+    """'08:30' -> minutes after midnight; '24:00' is allowed as the end of the day."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a time of day like 08:00")
+    hours, minutes = int(match[1]), int(match[2])
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+        raise ValueError(f"{value!r} is not a time of day between 00:00 and 24:00")
+    return hours * 60 + minutes
+
+
+class Period(Strict):
+    """A weekly period: the given days, from `start` to `end` local time.
+
+    An `end` before `start` runs past midnight into the next day.
+    """
+
+    days: str = "mon-sun"
+    start: str = "00:00"
+    end: str = "24:00"
+
+    @field_validator("days")
+    @classmethod
+    def _days_valid(cls, value: str) -> str:
+        _parse_days(value)
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_valid(cls, value: str) -> str:
+        _parse_clock(value)
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Period:
+        if self.start_minute == self.end_minute:
+            raise ValueError(f"start and end are both {self.start}: the period is empty")
+        return self
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return _parse_days(self.days)
+
+    @property
+    def start_minute(self) -> int:
+        return _parse_clock(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return _parse_clock(self.end)
+
+    @property
+    def start_time(self) -> time:
+        return time(self.start_minute // 60, self.start_minute % 60)
+
+
+class HotlineSection(Strict):
+    name: str = "Gas hotline"
+    timezone: str = "Asia/Shanghai"
+    households: int = Field(ge=0, description="households served: decides the R3 minimum hours")
+    new_company: bool = False
+    ring_cadence_seconds: float = Field(default=5.0, gt=0, le=30)
+    emergency_number: Annotated[str, Field(pattern=r"^[0-9-]{3,20}$")]
+    repair_number: Annotated[str, Field(pattern=r"^[0-9-]{3,20}$")]
+    night_transfer: tuple[Service, ...] = (Service.emergency,)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Targets(Strict):
+    auto_answer: float = Field(default=0.98, ge=0, le=1)
+    transfer_answer: float = Field(default=0.85, ge=0, le=1)
+    manual_answer: float = Field(default=0.90, ge=0, le=1)
+    no_answer: float = Field(default=0.0, ge=0, le=1)
+    within_three_rings: float = Field(default=0.80, ge=0, le=1)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+LOOPBACK = Literal["127.0.0.1", "::1"]
+
+
+class AsteriskSection(Strict):
+    bind: LOOPBACK = "127.0.0.1"
+    sip_port: Port = 5060
+    http_port: Port = 8088
+    ami_port: Port = 5038
+    rtp_start: Port = 10000
+    rtp_end: Port = 10999
+    ari_app: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")] = "hotline"
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> AsteriskSection:
+        if self.rtp_end <= self.rtp_start:
+            raise ValueError("rtp_end must be above rtp_start")
+        return self
+
+
+class ServiceSection(Strict):
+    bind: LOOPBACK = "127.0.0.1"
+    http_port: Port = 9095
+    fastagi_port: Port = 4573
+    data_dir: Path = Path("var")
+    database_url: str = ""
+
+
+class Line(Strict):
+    number: Annotated[str, Field(pattern=DIGITS.pattern)]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    mode: LineMode = LineMode.ivr
+    capacity: int = Field(default=30, ge=1, le=10000)
+
+
+class Hours(Strict):
+    """Weekly service hours; services without their own entry use `consultation`."""
+
+    consultation: tuple[Period, ...]
+    repair: tuple[Period, ...] | None = None
+    installation: tuple[Period, ...] | None = None
+    billing: tuple[Period, ...] | None = None
+    complaint: tuple[Period, ...] | None = None
+
+    def for_service(self, service: Service) -> tuple[Period, ...]:
+        if service is Service.emergency:
+            return (Period(),)
+        own = getattr(self, service.value, None) if service is not Service.person else None
+        return own if own is not None else self.consultation
+
+
+class HolidaysSection(Strict):
+    country: str = "CN"
+    public_holidays: bool = True
+    closed: tuple[date, ...] = ()
+    open: tuple[date, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> HolidaysSection:
+        both = set(self.closed) & set(self.open)
+        if both:
+            raise ValueError(f"dates listed as both closed and open: {sorted(both)}")
+        return self
+
+
+MenuKey = Annotated[str, Field(pattern=r"^[0-9*#]$")]
+
+
+class Menu(Strict):
+    keys: dict[MenuKey, Service]
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    retries: int = Field(default=2, ge=0, le=5)
+    default: Service = Service.person
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_present(cls, value: dict[str, Service]) -> dict[str, Service]:
+        if not value:
+            raise ValueError("the menu needs at least one key")
+        return value
+
+
+class Prompt(Strict):
+    """A recorded file, or a text rendered with espeak-ng."""
+
+    text: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Prompt:
+        if (self.text is None) == (self.file is None):
+            raise ValueError("give exactly one of text or file")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("text is empty")
+        return self
+
+
+class Prompts(Strict):
+    greeting: Prompt
+    menu: Prompt
+    off_hours: Prompt
+    invalid: Prompt
+    voicemail: Prompt
+    callback: Prompt
+    queue: Prompt
+    busy: Prompt | None = None
+
+
+class QueueSection(Strict):
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
+        "rrmemory"
+    )
+    agent_ring_seconds: int = Field(default=15, ge=5, le=120)
+    retry_seconds: int = Field(default=1, ge=0, le=60)
+    wrapup_seconds: int = Field(default=5, ge=0, le=600)
+    max_wait_seconds: int = Field(default=300, ge=10, le=3600)
+    announce_position: bool = False
+
+
+class VoicemailSection(Strict):
+    max_seconds: int = Field(default=120, ge=5, le=600)
+    silence_seconds: int = Field(default=5, ge=1, le=60)
+
+
+class Agent(Strict):
+    name: str = Field(min_length=1, max_length=60)
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_ID.pattern)]
+    contact: str | None = Field(default=None, pattern=r"^sip:[^\s\"<>]+$")
+
+
+class OnCall(Strict):
+    name: str = Field(min_length=1, max_length=60)
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_ID.pattern)]
+    contact: str | None = Field(default=None, pattern=r"^sip:[^\s\"<>]+$")
+    covers: tuple[Period, ...] = (Period(),)
+    rings: int = Field(default=4, ge=1, le=20)
+
+
+class HotlineConfig(Strict):
+    hotline: HotlineSection
+    targets: Targets = Targets()
+    asterisk: AsteriskSection = AsteriskSection()
+    service: ServiceSection = ServiceSection()
+    lines: tuple[Line, ...] = Field(min_length=1)
+    hours: Hours
+    holidays: HolidaysSection = HolidaysSection()
+    menu: Menu
+    prompts: Prompts
+    queue: QueueSection = QueueSection()
+    voicemail: VoicemailSection = VoicemailSection()
+    agents: tuple[Agent, ...] = ()
+    oncall: tuple[OnCall, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> HotlineConfig:
+        _require_unique("lines", [line.number for line in self.lines], "number")
+        _require_unique("lines", [line.name for line in self.lines], "name")
+        endpoints = [a.endpoint for a in self.agents] + [o.endpoint for o in self.oncall]
+        _require_unique("agents/oncall", endpoints, "endpoint")
+        reserved = {"public", "anonymous", "dialplan_only"}
+        clash = reserved & set(endpoints)
+        if clash:
+            raise ValueError(f"endpoint names {sorted(clash)} are reserved")
+        return self
+
+    def line_by_number(self, number: str) -> Line | None:
+        return next((line for line in self.lines if line.number == number), None)
+
+    def line_by_name(self, name: str) -> Line | None:
+        return next((line for line in self.lines if line.name == name), None)
+
+
+def _require_unique(where: str, values: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{where}: {field} {value!r} appears twice")
+        seen.add(value)
+
+
+class ConfigError(Exception):
+    """The configuration file is unusable; `problems` are human sentences."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+def parse_config(text: str, path: Path = Path("<config>")) -> HotlineConfig:
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+    try:
+        return HotlineConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(part) for part in loc) or "(top level)"
+            line = locate_line(text, loc)
+            where = f"line {line}: " if line else ""
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}{field}: {message}")
+        raise ConfigError(path, problems) from exc
+
+
+def load_config(path: Path) -> HotlineConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read the file: {exc.strerror}"]) from exc
+    config = parse_config(text, path)
+    if not config.service.data_dir.is_absolute():
+        data_dir = (path.parent / config.service.data_dir).resolve()
+        service = config.service.model_copy(update={"data_dir": data_dir})
+        config = config.model_copy(update={"service": service})
+    return config

@@ -1,0 +1,105 @@
+"""The journal's event vocabulary: what any source (ARI controller, AMI, FastAGI, CEL)
+reports about a call. All events of one call share its `linkedid`.
+
+An event's `key` is unique per real-world occurrence, so ingesting the same event
+twice (replay from the spool, a reconnect that re-reads) changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+Scalar = str | int | float | bool | None
+
+
+class EventKind(StrEnum):
+    # arrival and admission (dialplan / controller)
+    call_arrived = "call_arrived"  # data: line, caller, channel, mode ("ivr"|"manual")
+    call_rejected_busy = "call_rejected_busy"  # data: line; line capacity was full
+    # IVR part (ARI controller or fallback dialplan)
+    ivr_answered = "ivr_answered"
+    off_hours = "off_hours"  # the caller heard the off-hours prompt path
+    menu_choice = "menu_choice"  # data: key, service, attempt
+    menu_invalid = "menu_invalid"  # data: digits, attempt
+    menu_timeout = "menu_timeout"  # data: attempt
+    announcement_completed = "announcement_completed"  # IVR path ended with a final prompt
+    # wanting a person
+    human_requested = "human_requested"  # data: service, target ("queue"|"oncall"), priority
+    queue_joined = "queue_joined"  # data: queue, position
+    agent_ring_started = "agent_ring_started"  # data: agent, channel
+    agent_ring_ended = "agent_ring_ended"  # data: agent, result, ring_seconds
+    agent_answered = "agent_answered"  # data: agent, hold_seconds
+    queue_abandoned = "queue_abandoned"  # data: position, wait_seconds
+    # night emergency transfer
+    oncall_ring_started = "oncall_ring_started"  # data: person, endpoint, order
+    oncall_ring_ended = "oncall_ring_ended"  # data: person, result, ring_seconds
+    oncall_answered = "oncall_answered"  # data: person
+    oncall_chain_failed = "oncall_chain_failed"
+    # voicemail
+    voicemail_started = "voicemail_started"  # data: urgent (bool)
+    voicemail_recorded = "voicemail_recorded"  # data: file, seconds, urgent
+    # the end
+    caller_hung_up = "caller_hung_up"  # data: cause
+    call_ended = "call_ended"  # data: cause
+
+
+class RingResult(StrEnum):
+    answered = "answered"
+    noanswer = "noanswer"  # rang out
+    busy = "busy"
+    failed = "failed"  # unreachable, congestion, no contact
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    linkedid: str
+    kind: EventKind
+    at: datetime  # timezone-aware, UTC
+    source: str  # "ari" | "ami" | "agi" | "cel" | "controller"
+    data: dict[str, Scalar] = field(default_factory=dict)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("journal event times must be timezone-aware")
+        if not self.key:
+            object.__setattr__(self, "key", self.natural_key())
+
+    def natural_key(self) -> str:
+        """A key derived from the content: the same event reported twice has the same key."""
+        body = json.dumps(
+            [self.linkedid, self.kind.value, self.at.astimezone(UTC).isoformat(), self.data],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "linkedid": self.linkedid,
+                "kind": self.kind.value,
+                "at": self.at.astimezone(UTC).isoformat(),
+                "source": self.source,
+                "data": self.data,
+                "key": self.key,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> JournalEvent:
+        raw: dict[str, Any] = json.loads(text)
+        return cls(
+            linkedid=raw["linkedid"],
+            kind=EventKind(raw["kind"]),
+            at=datetime.fromisoformat(raw["at"]),
+            source=raw["source"],
+            data=raw.get("data") or {},
+            key=raw.get("key", ""),
+        )
