@@ -28,3 +28,69 @@ def config_or_exit(path: Path) -> HotlineConfig:
 
 if __name__ == "__main__":
     app()
+
+
+asterisk_app = typer.Typer(no_args_is_help=True, help="The Asterisk the hotline runs on.")
+app.add_typer(asterisk_app, name="asterisk")
+
+
+@asterisk_app.command("provision")
+def asterisk_provision(
+    sandbox: bool = typer.Option(False, help="build/use the Debian sid root even if "
+                                 "the system has an Asterisk"),
+) -> None:
+    """Make Asterisk 22 available: the system's own, or a cached Debian sid root."""
+    from ivr.asterisk.sandbox import ProvisionError, provision
+
+    try:
+        install = provision(prefer_system=not sandbox)
+    except ProvisionError as exc:
+        typer.echo(f"cannot provision Asterisk: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    where = "system" if not install.chrooted else str(install.root)
+    typer.echo(f"{install.version} ({where})")
+
+
+@app.command()
+def render(config_path: Path = CONFIG_OPTION) -> None:
+    """Render the Asterisk configuration for the config file and print where it went."""
+    import asyncio
+
+    from ivr.app import AsteriskStack
+    from ivr.asterisk.instance import Instance
+    from ivr.asterisk.sandbox import provision
+
+    config = config_or_exit(config_path)
+    stack = AsteriskStack(config, config_path)
+    stack.install = provision()
+    stack.instance = Instance.create(stack.install, stack.name, config.service.data_dir)
+    asyncio.run(stack.render(config))
+    typer.echo(str(stack.instance.etc))
+
+
+@app.command()
+def run(config_path: Path = CONFIG_OPTION) -> None:
+    """Run the hotline: Asterisk and the service, until Ctrl-C."""
+    import asyncio
+
+    from ivr.runner import run_hotline
+
+    config = config_or_exit(config_path)
+    raise typer.Exit(asyncio.run(run_hotline(config, config_path)))
+
+
+@app.command()
+def reload(config_path: Path = CONFIG_OPTION) -> None:
+    """Check the config and make the running hotline take it (new calls only)."""
+    import os
+    import signal
+
+    config = config_or_exit(config_path)
+    pid_file = config.service.data_dir / "hotline.pid"
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"no running hotline found ({pid_file}): {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"reload requested (pid {pid})")

@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     agent_ring_ended = "agent_ring_ended"  # data: agent, result, ring_seconds
     agent_answered = "agent_answered"  # data: agent, hold_seconds
     queue_abandoned = "queue_abandoned"  # data: position, wait_seconds
+    queue_left = "queue_left"  # data: status (Asterisk QUEUESTATUS: TIMEOUT, JOINEMPTY...)
     # night emergency transfer
     oncall_ring_started = "oncall_ring_started"  # data: person, endpoint, order
     oncall_ring_ended = "oncall_ring_ended"  # data: person, result, ring_seconds

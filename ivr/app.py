@@ -1,0 +1,154 @@
+"""Wiring only: the Asterisk side (provisioned, rendered, started) and the controller
+side (ARI call flow, AMI feed, journal). No call logic lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from ivr.ami.feed import AmiFeed
+from ivr.ari.client import AriClient
+from ivr.asterisk.instance import AsteriskProcess, Instance
+from ivr.asterisk.render import render
+from ivr.asterisk.sandbox import AsteriskInstall, provision
+from ivr.callflow.policy import RoutingPolicy
+from ivr.callflow.service import CallFlowService, EventSink
+from ivr.callflow.stasis import StasisHandlers
+from ivr.clock import Clock, clock_from_env
+from ivr.config import HotlineConfig
+from ivr.prompts import PromptRenderer
+from ivr.secrets import Secrets, load_secrets
+
+log = structlog.get_logger(__name__)
+
+
+def instance_name(data_dir: Path) -> str:
+    return "run-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
+
+
+class AsteriskStack:
+    """Asterisk for one hotline config: provisioned, rendered, started, reloaded."""
+
+    def __init__(
+        self,
+        config: HotlineConfig,
+        config_path: Path,
+        *,
+        name: str | None = None,
+        install: AsteriskInstall | None = None,
+        bench_line: str | None = None,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.name = name or instance_name(config.service.data_dir)
+        self.bench_line = bench_line
+        self.say = say
+        self.install = install
+        self.secrets: Secrets = load_secrets(config.service.data_dir)
+        self.instance: Instance | None = None
+        self.process: AsteriskProcess | None = None
+        self.media: dict[str, str] = {}
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.config.asterisk.bind}:{self.config.asterisk.http_port}"
+
+    async def start(self) -> None:
+        if self.install is None:
+            self.install = await asyncio.to_thread(provision, say=self.say)
+        self.instance = Instance.create(self.install, self.name, self.config.service.data_dir)
+        await self.render(self.config)
+        self.process = AsteriskProcess(self.instance)
+        await self.process.start()
+        await self.process.wait_ready(
+            self.ari_url, self.secrets.ari_user, self.secrets.ari_password
+        )
+
+    async def render(self, config: HotlineConfig) -> None:
+        assert self.instance is not None
+        sounds = await PromptRenderer(config, self.instance.sounds).render_all()
+        render(
+            config,
+            self.secrets,
+            self.instance,
+            sounds,
+            config_path=self.config_path,
+            bench_line=self.bench_line,
+        )
+        # updated in place: the call flow holds this mapping
+        self.media.clear()
+        self.media.update(
+            {name: f"sound:{self.instance.to_inner(path)}" for name, path in sounds.items()}
+        )
+
+    async def reload(self, config: HotlineConfig) -> None:
+        """New config for new calls; calls in progress keep going."""
+        await self.render(config)
+        self.config = config
+        assert self.process is not None
+        await self.process.cli("core reload")
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await self.process.stop()
+
+
+class Controller:
+    """The Python side of the hotline, on one asyncio loop."""
+
+    def __init__(
+        self,
+        config: HotlineConfig,
+        stack: AsteriskStack,
+        journal: EventSink,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.stack = stack
+        self.journal = journal
+        self.clock = clock or clock_from_env()
+        secrets = stack.secrets
+        self.policy = RoutingPolicy(config)
+        self.ari = AriClient(
+            stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
+        )
+        self.flow = CallFlowService(
+            self.ari, lambda: self.policy, journal, self.clock, stack.media
+        )
+        self.handlers = StasisHandlers(self.ari, self.flow)
+        self.ami = AmiFeed(
+            config.asterisk.bind,
+            config.asterisk.ami_port,
+            secrets.ami_user,
+            secrets.ami_password,
+            journal,
+        )
+        self._ari_task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 20.0) -> None:
+        await self.ari.open()
+        self._ari_task = asyncio.create_task(self.handlers.run(), name="ari-events")
+        await self.ami.start()
+        await asyncio.wait_for(self.ari.connected.wait(), timeout)
+        await asyncio.wait_for(self.ami.logged_in.wait(), timeout)
+
+    def apply(self, config: HotlineConfig) -> None:
+        """Route new calls by a new config (calls in progress keep their policy)."""
+        self.config = config
+        self.policy = RoutingPolicy(config)
+
+    async def stop(self) -> None:
+        if self._ari_task is not None:
+            self._ari_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ari_task
+        await self.flow.drain()
+        self.ami.close()
+        await self.ari.close()

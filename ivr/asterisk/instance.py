@@ -1,0 +1,126 @@
+"""One Asterisk instance: its own directory tree, config, ports and process.
+
+The tree lives where Asterisk can see it (inside the sandbox root when chrooted);
+`host` is that tree seen from the host, `inner` as Asterisk sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from ivr.asterisk.sandbox import AsteriskInstall
+
+SUBDIRS = ("etc", "lib", "spool", "spool/voicemail", "run", "log", "cache", "sounds")
+
+
+class AsteriskStartError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Instance:
+    install: AsteriskInstall
+    host: Path
+
+    @classmethod
+    def create(cls, install: AsteriskInstall, name: str, fallback_parent: Path) -> Instance:
+        host = install.instances_dir(fallback_parent) / name
+        for sub in SUBDIRS:
+            (host / sub).mkdir(parents=True, exist_ok=True)
+        return cls(install, host)
+
+    @property
+    def inner(self) -> Path:
+        return self.install.inner_path(self.host)
+
+    @property
+    def etc(self) -> Path:
+        return self.host / "etc"
+
+    @property
+    def sounds(self) -> Path:
+        return self.host / "sounds"
+
+    @property
+    def voicemail(self) -> Path:
+        return self.host / "spool/voicemail"
+
+    def to_inner(self, host_path: Path) -> Path:
+        return self.install.inner_path(host_path)
+
+    def to_host(self, inner_path: Path) -> Path:
+        return self.install.host_path(inner_path)
+
+    def command(self, *args: str) -> list[str]:
+        return self.install.command("-C", str(self.inner / "etc/asterisk.conf"), *args)
+
+
+class AsteriskProcess:
+    """Starts Asterisk in the foreground as our child and stops it with us."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        console = open(self.instance.host / "log/console.log", "ab")  # noqa: SIM115
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.instance.command("-f", "-n"),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=console,
+                stderr=console,
+                start_new_session=True,
+            )
+        finally:
+            console.close()
+
+    async def wait_ready(
+        self, ari_url: str, user: str, password: str, timeout: float = 60.0
+    ) -> None:
+        """Until ARI answers (and so the HTTP server and modules are loaded)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        auth = aiohttp.BasicAuth(user, password)
+        async with aiohttp.ClientSession(auth=auth) as session:
+            while True:
+                if self.process and self.process.returncode is not None:
+                    raise AsteriskStartError(
+                        f"Asterisk exited with {self.process.returncode}; see "
+                        f"{self.instance.host / 'log'}"
+                    )
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with session.get(f"{ari_url}/ari/asterisk/ping") as response:
+                        if response.status == 200:
+                            return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AsteriskStartError(f"ARI at {ari_url} did not answer in {timeout:.0f} s")
+                await asyncio.sleep(0.2)
+
+    async def cli(self, command: str) -> str:
+        """Run an Asterisk CLI command through the instance's control socket."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.instance.command("-rx", command),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        return out.decode(errors="replace")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if not self.process or self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            await self.process.wait()

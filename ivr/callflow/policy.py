@@ -1,0 +1,53 @@
+"""The routing policy: what a call should do next, asked of the domain. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ivr.config import HotlineConfig, OnCall, Service
+from ivr.domain.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class MenuAnswer:
+    """The outcome of one menu prompt."""
+
+    service: Service | None  # None: ask again
+    invalid: bool = False
+    timed_out: bool = False
+
+
+class RoutingPolicy:
+    def __init__(self, config: HotlineConfig) -> None:
+        self.config = config
+        self.schedule = Schedule(config)
+
+    def in_service_hours(self, at: datetime) -> bool:
+        return self.schedule.is_open(Service.consultation, at)
+
+    def read_menu_key(self, digit: str | None) -> MenuAnswer:
+        if digit is None:
+            return MenuAnswer(None, timed_out=True)
+        service = self.config.menu.keys.get(digit)
+        return MenuAnswer(service) if service else MenuAnswer(None, invalid=True)
+
+    @property
+    def menu_attempts(self) -> int:
+        return self.config.menu.retries + 1
+
+    @property
+    def menu_default(self) -> Service:
+        """After the last try: a person (in hours), never a hang-up without a route."""
+        return self.config.menu.default
+
+    def is_night_transfer(self, digit: str | None) -> bool:
+        if digit is None:
+            return False
+        service = self.config.menu.keys.get(digit)
+        return service is not None and service in self.config.hotline.night_transfer
+
+    def oncall_chain(self, at: datetime) -> list[OnCall]:
+        chain = self.schedule.oncall_chain(at)
+        # Nobody rostered for this minute (a compliance error): ring everyone rather than no one.
+        return chain or list(self.config.oncall)

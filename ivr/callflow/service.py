@@ -1,0 +1,218 @@
+"""What the call controller does with a call: answer, greet, menu or off-hours path,
+then hand the call to the dialplan context that finishes it (queue, on-call chain,
+voicemail). Both the ARI handlers and any REST resource go through this service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from ivr.ari.client import AriClient, AriError
+from ivr.asterisk.render import oncall_dial_chain
+from ivr.callflow.call import Call, CallGone, CallState
+from ivr.callflow.policy import RoutingPolicy
+from ivr.clock import Clock
+from ivr.config import Service
+from ivr.journal.events import EventKind, JournalEvent, Scalar
+
+log = structlog.get_logger(__name__)
+
+PERSON_CONTEXT = "hotline-person"
+ONCALL_CONTEXT = "hotline-oncall"
+VOICEMAIL_CONTEXT = "hotline-voicemail"
+FALLBACK_CONTEXT = "hotline-fallback"
+
+
+class EventSink(Protocol):
+    def emit(self, event: JournalEvent) -> None: ...
+
+
+class CallFlowService:
+    def __init__(
+        self,
+        ari: AriClient,
+        policy: Callable[[], RoutingPolicy],
+        journal: EventSink,
+        clock: Clock,
+        media: Mapping[str, str],
+    ) -> None:
+        self.ari = ari
+        self.policy = policy
+        self.journal = journal
+        self.clock = clock
+        self.media = media  # prompt name -> ARI media URI
+        self.calls: dict[str, Call] = {}
+        self._playbacks: dict[str, Call] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # Entry points (from the ARI handlers)
+
+    def take_call(self, channel: str, line: str, caller: str) -> None:
+        call = Call(channel=channel, linkedid=channel, line=line, caller=caller)
+        self.calls[channel] = call
+        task = asyncio.create_task(self._handle(call), name=f"call-{channel}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def digit_pressed(self, channel: str, digit: str) -> None:
+        call = self.calls.get(channel)
+        if call is not None:
+            call.press(digit)
+
+    def playback_finished(self, playback_id: str) -> None:
+        call = self._playbacks.pop(playback_id, None)
+        if call is not None:
+            call.playback_done.set()
+
+    def caller_left(self, channel: str) -> None:
+        call = self.calls.pop(channel, None)
+        if call is None:
+            return
+        if call.in_ivr:
+            self._journal(call, EventKind.caller_hung_up, place=call.place)
+        call.hang_up()
+
+    def left_stasis(self, channel: str) -> None:
+        self.calls.pop(channel, None)
+
+    async def adopt_stranded(self, channels: list[str]) -> None:
+        """Calls left in Stasis by a previous controller: finish them in the dialplan."""
+        for channel in channels:
+            if channel in self.calls:
+                continue
+            log.warning("callflow.adopt", channel=channel)
+            with contextlib.suppress(AriError):
+                await self.ari.continue_in_dialplan(channel, FALLBACK_CONTEXT)
+
+    async def drain(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # The flow
+
+    async def _handle(self, call: Call) -> None:
+        policy = self.policy()  # one policy per call: a reload never changes a call midway
+        try:
+            await self.ari.answer(call.channel)
+            call.answer()
+            self._journal(call, EventKind.ivr_answered)
+            now = self.clock.now()
+            if policy.in_service_hours(now):
+                await self._menu(call, policy)
+            else:
+                await self._off_hours(call, policy, now)
+        except CallGone:
+            pass
+        except AriError as exc:
+            if call.state is not CallState.hung_up and exc.status != 404:
+                log.error("callflow.ari_error", channel=call.channel, error=str(exc))
+                with contextlib.suppress(AriError):
+                    await self.ari.continue_in_dialplan(call.channel, FALLBACK_CONTEXT)
+
+    async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
+        call.move_to(CallState.menu)
+        greeting = [self.media["greeting"]]
+        for attempt in range(1, policy.menu_attempts + 1):
+            digit = await self._prompt(
+                call, [*greeting, self.media["menu"]], policy.config.menu.timeout_seconds
+            )
+            greeting = []
+            answer = policy.read_menu_key(digit)
+            if answer.service is not None:
+                self._journal(
+                    call, EventKind.menu_choice, key=digit, service=answer.service.value,
+                    attempt=attempt,
+                )
+                await self._to_person(call, answer.service)
+                return
+            if answer.timed_out:
+                self._journal(call, EventKind.menu_timeout, attempt=attempt)
+            else:
+                self._journal(call, EventKind.menu_invalid, digits=digit, attempt=attempt)
+                if attempt < policy.menu_attempts:
+                    await self._prompt(call, [self.media["invalid"]], 0)
+        await self._to_person(call, policy.menu_default)
+
+    async def _off_hours(self, call: Call, policy: RoutingPolicy, now: datetime) -> None:
+        call.move_to(CallState.off_hours)
+        self._journal(call, EventKind.off_hours)
+        digit = await self._prompt(
+            call, [self.media["off_hours"]], policy.config.menu.timeout_seconds
+        )
+        if digit is not None and policy.is_night_transfer(digit):
+            service = policy.config.menu.keys[digit]
+            self._journal(call, EventKind.menu_choice, key=digit, service=service.value, attempt=1)
+            chain = oncall_dial_chain(policy.config, list(policy.oncall_chain(now)))
+            await self.ari.set_variable(call.channel, "__HOTLINE_SERVICE", service.value)
+            await self.ari.set_variable(call.channel, "HOTLINE_ONCALL", chain)
+            await self._leave(call, ONCALL_CONTEXT)
+            return
+        if digit is not None:
+            self._journal(call, EventKind.menu_choice, key=digit, service="voicemail", attempt=1)
+        await self._leave(call, VOICEMAIL_CONTEXT)
+
+    async def _to_person(self, call: Call, service: Service) -> None:
+        await self.ari.set_variable(call.channel, "__HOTLINE_SERVICE", service.value)
+        await self._leave(call, PERSON_CONTEXT)
+
+    async def _leave(self, call: Call, context: str) -> None:
+        self._raise_if_gone(call)
+        call.route()
+        await self.ari.continue_in_dialplan(call.channel, context)
+
+    async def _prompt(self, call: Call, media: list[str], wait_after: float) -> str | None:
+        """Play prompts; the first digit pressed (during or after them) ends the wait."""
+        self._raise_if_gone(call)
+        call.forget_digits()
+        call.playback_done.clear()
+        playback = str(uuid.uuid4())
+        self._playbacks[playback] = call
+        await self.ari.play(call.channel, media, playback)
+        digit = await self._first_of_digit(call, until=call.playback_done.wait())
+        if digit is not None:
+            await self.ari.stop_playback(playback)
+            self._playbacks.pop(playback, None)
+            return digit
+        if wait_after <= 0:
+            return None
+        return await self._first_of_digit(call, until=asyncio.sleep(wait_after))
+
+    async def _first_of_digit(self, call: Call, until: object) -> str | None:
+        digit_task = asyncio.ensure_future(call.digits.get())
+        other = asyncio.ensure_future(until)  # type: ignore[arg-type]
+        gone = asyncio.ensure_future(call.gone.wait())
+        try:
+            await asyncio.wait({digit_task, other, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (other, gone):
+                task.cancel()
+        if digit_task.done():
+            return digit_task.result()
+        digit_task.cancel()
+        self._raise_if_gone(call)
+        return None
+
+    @staticmethod
+    def _raise_if_gone(call: Call) -> None:
+        if call.gone.is_set():
+            raise CallGone(call.channel)
+
+    def _journal(self, call: Call, kind: EventKind, **data: Scalar) -> None:
+        self.journal.emit(
+            JournalEvent(
+                linkedid=call.linkedid,
+                kind=kind,
+                # journal times are real; only routing decisions ask the (settable) clock
+                at=datetime.now(UTC),
+                source="ari",
+                data={"line": call.line, "channel": call.channel, **data},
+            )
+        )
