@@ -47,6 +47,7 @@ class Call:
     line: str
     caller: str
     state: CallState = CallState.arrived
+    needs_answer: bool = False
     digits: asyncio.Queue[str] = field(
         default_factory=lambda: asyncio.Queue(maxsize=MAX_PENDING_DIGITS)
     )

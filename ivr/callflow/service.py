@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -54,8 +54,9 @@ class CallFlowService:
 
     # Entry points (from the ARI handlers)
 
-    def take_call(self, channel: str, line: str, caller: str) -> None:
+    def take_call(self, channel: str, line: str, caller: str, answered: bool = True) -> None:
         call = Call(channel=channel, linkedid=channel, line=line, caller=caller)
+        call.needs_answer = not answered
         self.calls[channel] = call
         task = asyncio.create_task(self._handle(call), name=f"call-{channel}")
         self._tasks.add(task)
@@ -101,9 +102,10 @@ class CallFlowService:
     async def _handle(self, call: Call) -> None:
         policy = self.policy()  # one policy per call: a reload never changes a call midway
         try:
-            await self.ari.answer(call.channel)
+            if call.needs_answer:  # the public dialplan answers before Stasis
+                await self.ari.answer(call.channel)
+                self._journal(call, EventKind.ivr_answered)
             call.answer()
-            self._journal(call, EventKind.ivr_answered)
             now = self.clock.now()
             if policy.in_service_hours(now):
                 await self._menu(call, policy)
@@ -119,10 +121,10 @@ class CallFlowService:
 
     async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
         call.move_to(CallState.menu)
-        greeting = [self.media["greeting"]]
+        greeting = ["greeting"]
         for attempt in range(1, policy.menu_attempts + 1):
             digit = await self._prompt(
-                call, [*greeting, self.media["menu"]], policy.config.menu.timeout_seconds
+                call, [*greeting, "menu"], policy.config.menu.timeout_seconds
             )
             greeting = []
             answer = policy.read_menu_key(digit)
@@ -138,15 +140,13 @@ class CallFlowService:
             else:
                 self._journal(call, EventKind.menu_invalid, digits=digit, attempt=attempt)
                 if attempt < policy.menu_attempts:
-                    await self._prompt(call, [self.media["invalid"]], 0)
+                    await self._prompt(call, ["invalid"], 0)
         await self._to_person(call, policy.menu_default)
 
     async def _off_hours(self, call: Call, policy: RoutingPolicy, now: datetime) -> None:
         call.move_to(CallState.off_hours)
         self._journal(call, EventKind.off_hours)
-        digit = await self._prompt(
-            call, [self.media["off_hours"]], policy.config.menu.timeout_seconds
-        )
+        digit = await self._prompt(call, ["off_hours"], policy.config.menu.timeout_seconds)
         if digit is not None and policy.is_night_transfer(digit):
             service = policy.config.menu.keys[digit]
             self._journal(call, EventKind.menu_choice, key=digit, service=service.value, attempt=1)
@@ -168,14 +168,15 @@ class CallFlowService:
         call.route()
         await self.ari.continue_in_dialplan(call.channel, context)
 
-    async def _prompt(self, call: Call, media: list[str], wait_after: float) -> str | None:
+    async def _prompt(self, call: Call, prompts: list[str], wait_after: float) -> str | None:
         """Play prompts; the first digit pressed (during or after them) ends the wait."""
         self._raise_if_gone(call)
         call.forget_digits()
         call.playback_done.clear()
         playback = str(uuid.uuid4())
         self._playbacks[playback] = call
-        await self.ari.play(call.channel, media, playback)
+        await self.ari.play(call.channel, [self.media[name] for name in prompts], playback)
+        self._journal(call, EventKind.prompt_played, prompt=",".join(prompts))
         digit = await self._first_of_digit(call, until=call.playback_done.wait())
         if digit is not None:
             await self.ari.stop_playback(playback)
@@ -185,9 +186,9 @@ class CallFlowService:
             return None
         return await self._first_of_digit(call, until=asyncio.sleep(wait_after))
 
-    async def _first_of_digit(self, call: Call, until: object) -> str | None:
+    async def _first_of_digit(self, call: Call, until: Awaitable[object]) -> str | None:
         digit_task = asyncio.ensure_future(call.digits.get())
-        other = asyncio.ensure_future(until)  # type: ignore[arg-type]
+        other = asyncio.ensure_future(until)
         gone = asyncio.ensure_future(call.gone.wait())
         try:
             await asyncio.wait({digit_task, other, gone}, return_when=asyncio.FIRST_COMPLETED)

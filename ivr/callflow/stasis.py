@@ -30,7 +30,10 @@ class StasisHandlers:
             channel = event["channel"]
             args = event.get("args") or ["unknown"]
             self.service.take_call(
-                channel["id"], line=args[0], caller=channel.get("caller", {}).get("number", "")
+                channel["id"],
+                line=args[0],
+                caller=channel.get("caller", {}).get("number", ""),
+                answered=channel.get("state") == "Up",
             )
         elif kind == "ChannelDtmfReceived":
             self.service.digit_pressed(event["channel"]["id"], event["digit"])

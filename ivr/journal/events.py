@@ -22,7 +22,9 @@ class EventKind(StrEnum):
     call_arrived = "call_arrived"  # data: line, caller, channel, mode ("ivr"|"manual")
     call_rejected_busy = "call_rejected_busy"  # data: line; line capacity was full
     # IVR part (ARI controller or fallback dialplan)
-    ivr_answered = "ivr_answered"
+    ivr_answered = "ivr_answered"  # data: via ("manual" when a manual line answers off-hours)
+    controller_absent = "controller_absent"  # the dialplan routed the call alone (fallback)
+    prompt_played = "prompt_played"  # data: prompt (names, comma-separated), by the controller
     off_hours = "off_hours"  # the caller heard the off-hours prompt path
     menu_choice = "menu_choice"  # data: key, service, attempt
     menu_invalid = "menu_invalid"  # data: digits, attempt

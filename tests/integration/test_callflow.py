@@ -20,6 +20,8 @@ from .sipp import Press
 
 pytestmark = pytest.mark.asterisk
 
+ALL_DAY = 'consultation = [{ days = "mon-sun", start = "00:00", end = "24:00" }]'
+OFFICE_HOURS = 'consultation = [{ days = "mon-fri", start = "09:00", end = "18:00" }]'
 IN_HOURS = "2026-11-23T10:00:00"  # a Monday morning
 SATURDAY_NIGHT = "2026-11-21T22:30:00"
 NATIONAL_DAY = "2026-10-01T10:00:00"  # a public holiday, inside the weekly hours
@@ -148,10 +150,10 @@ async def test_without_the_controller_the_dialplan_still_answers_and_routes(
     agents = await start_agents(fresh, workdir, ring_ms=1000)
     try:
         # open all day: the fallback queues the caller
-        await fresh.reload(hours='consultation = [{ days = "mon-sun", start = "00:00", end = "24:00" }]')
+        await fresh.reload(hours=ALL_DAY)
         caller = await sipp.call(workdir, fresh.ports.sip, "95007", name="open", hold_ms=6000)
         assert await caller.wait(60) == 0, caller.log()
-        await ami_only.wait_for(EventKind.ivr_answered, via="fallback")
+        await ami_only.wait_for(EventKind.controller_absent)
         await ami_only.wait_for(EventKind.agent_answered)
         # today closed: the fallback plays the off-hours prompt and takes a voicemail
         today = datetime.now(fresh.config.hotline.zone).date().isoformat()
@@ -178,7 +180,7 @@ async def test_reload_during_a_live_call_drops_nothing(fresh: HotlineUnderTest) 
             workdir, fresh.ports.sip, "95007", digits=[Press("0", 1000)], hold_ms=12000
         )
         await fresh.tap.wait_for(EventKind.agent_ring_started, since=mark)
-        await fresh.reload(hours='consultation = [{ days = "mon-fri", start = "09:00", end = "18:00" }]')
+        await fresh.reload(hours=OFFICE_HOURS)
         answered = await fresh.tap.wait_for(EventKind.agent_answered, since=mark, timeout=30)
         assert answered.data["agent"] in {"agent1", "agent2"}
         assert await caller.wait(60) == 0, caller.log()

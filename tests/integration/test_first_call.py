@@ -1,5 +1,5 @@
 """Proves the foundation: SIPp calls the public number 95007 on a real Asterisk, the
-controller answers it over ARI and plays the greeting and menu, and the call's events
+dialplan answers it, the controller takes it over ARI and plays the greeting and menu, and the call's events
 (arrival from the dialplan over AMI, the IVR answer from the controller) arrive."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ async def test_call_to_public_number_is_answered_by_the_controller(
     assert code == 0, run.log()
     arrived = await fresh.tap.wait_for(EventKind.call_arrived, since=mark, line="main")
     answered = await fresh.tap.wait_for(EventKind.ivr_answered, since=mark, line="main")
-    assert answered.linkedid == arrived.linkedid
-    assert answered.source == "ari"
+    greeted = await fresh.tap.wait_for(EventKind.prompt_played, since=mark, prompt="greeting,menu")
+    assert answered.linkedid == arrived.linkedid == greeted.linkedid
+    assert greeted.source == "ari"  # the controller had the call
     assert arrived.data["caller"] == "13800138000"
     await fresh.tap.wait_for(EventKind.call_ended, since=mark)
