@@ -94,3 +94,19 @@ def reload(config_path: Path = CONFIG_OPTION) -> None:
         typer.echo(f"no running hotline found ({pid_file}): {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"reload requested (pid {pid})")
+
+
+@app.command()
+def check(config_path: Path = CONFIG_OPTION) -> None:
+    """Check the config against the hotline rules (R1-R3); exit status 1 on any error."""
+    from ivr.domain.compliance import check_compliance, has_errors, summarize
+
+    config = config_or_exit(config_path)
+    findings = check_compliance(config)
+    for finding in findings:
+        typer.echo(f"{finding.level}: {finding.field}: {finding.message}")
+    if has_errors(findings):
+        errors = sum(1 for f in findings if f.level == "error")
+        typer.echo(f"{config_path}: {errors} error(s): the hotline breaks its rules", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {summarize(config, findings)}")

@@ -7,6 +7,7 @@ Everything is validated by pydantic; `load_config` turns validation errors into
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from datetime import date, time
 from enum import StrEnum
@@ -26,6 +27,8 @@ from pydantic import (
 from ivr.config_locate import locate_line
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What a text prompt may say in braces; the renderer fills them in.
+PROMPT_PLACEHOLDERS = ("name", "hours", "emergency_number", "repair_number")
 DIGITS = re.compile(r"^[0-9]{2,20}$")
 ENDPOINT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
@@ -218,6 +221,15 @@ class HolidaysSection(Strict):
     closed: tuple[date, ...] = ()
     open: tuple[date, ...] = ()
 
+    @field_validator("country")
+    @classmethod
+    def _country_known(cls, value: str) -> str:
+        import holidays
+
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"no public holidays known for country {value!r}; use a code like CN")
+        return value
+
     @model_validator(mode="after")
     def _no_overlap(self) -> HolidaysSection:
         both = set(self.closed) & set(self.open)
@@ -255,7 +267,20 @@ class Prompt(Strict):
             raise ValueError("give exactly one of text or file")
         if self.text is not None and not self.text.strip():
             raise ValueError("text is empty")
+        if self.text is not None:
+            _check_placeholders(self.text)
         return self
+
+
+def _check_placeholders(text: str) -> None:
+    allowed = ", ".join("{" + name + "}" for name in PROMPT_PLACEHOLDERS)
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:
+        raise ValueError(f"text has a stray brace ({exc}); placeholders are {allowed}") from exc
+    unknown = [field for field in fields if field not in PROMPT_PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in text; use {allowed}")
 
 
 class Prompts(Strict):
@@ -379,4 +404,12 @@ def load_config(path: Path) -> HotlineConfig:
         data_dir = (path.parent / config.service.data_dir).resolve()
         service = config.service.model_copy(update={"data_dir": data_dir})
         config = config.model_copy(update={"service": service})
+    # recorded prompt files, like data_dir, are relative to the config file
+    recorded = {
+        name: prompt.model_copy(update={"file": (path.parent / prompt.file).resolve()})
+        for name, prompt in config.prompts
+        if isinstance(prompt, Prompt) and prompt.file is not None and not prompt.file.is_absolute()
+    }
+    if recorded:
+        config = config.model_copy(update={"prompts": config.prompts.model_copy(update=recorded)})
     return config

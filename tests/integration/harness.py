@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -164,6 +165,16 @@ class HotlineUnderTest:
     async def stop(self) -> None:
         await self.stop_controller()
         await self.stack.stop()
+
+    def prompt_ms(self, *names: str) -> int:
+        """How long the rendered prompts play, so a scripted caller can time its moves."""
+        total = 0.0
+        for name in names:
+            media = self.stack.media[name].removeprefix("sound:")
+            path = self.stack.install.host_path(Path(media + ".wav"))  # type: ignore[union-attr]
+            with wave.open(str(path)) as wav:
+                total += wav.getnframes() / wav.getframerate()
+        return int(total * 1000)
 
     def call_dir(self, name: str) -> Path:
         path = self.workdir / "sipp" / f"{name}-{uuid.uuid4().hex[:6]}"

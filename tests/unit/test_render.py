@@ -1,0 +1,97 @@
+"""The rendered Asterisk configuration: loopback only, generated secrets, no way out of
+the public context, events filtered at the source, and a dialplan asterisklint accepts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ivr.asterisk.instance import Instance
+from ivr.asterisk.render import render
+from ivr.asterisk.sandbox import AsteriskInstall
+from ivr.config import HotlineConfig, load_config
+from ivr.secrets import load_secrets
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "hotline.example.toml"
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> tuple[HotlineConfig, Path, Instance]:
+    config = load_config(EXAMPLE)
+    root = tmp_path / "root"
+    instance = Instance.create(AsteriskInstall(root, "Asterisk 22"), "t", tmp_path)
+    secrets = load_secrets(tmp_path / "data")
+    sounds = {name: instance.sounds / name for name in (
+        "greeting", "menu", "off_hours", "invalid", "voicemail", "callback", "queue", "busy")}
+    render(config, secrets, instance, sounds, today=date(2026, 9, 28))
+    return config, tmp_path / "data", instance
+
+
+def read(instance: Instance, name: str) -> str:
+    return (instance.etc / name).read_text()
+
+
+def test_every_listener_is_on_loopback(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    _, _, instance = rendered
+    assert "bind = 127.0.0.1:5060" in read(instance, "pjsip.conf")
+    assert "bindaddr = 127.0.0.1" in read(instance, "http.conf")
+    assert "bindaddr = 127.0.0.1" in read(instance, "manager.conf")
+    assert "permit = 127.0.0.1/255.255.255.255" in read(instance, "manager.conf")
+
+
+def test_secrets_are_generated_and_private(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    _, data_dir, instance = rendered
+    secrets = load_secrets(data_dir)
+    assert len(secrets.ari_password) >= 24 and secrets.ari_password != secrets.ami_password
+    assert f"password = {secrets.ari_password}" in read(instance, "ari.conf")
+    assert f"secret = {secrets.ami_password}" in read(instance, "manager.conf")
+    assert os.stat(data_dir / "secrets.toml").st_mode & 0o077 == 0
+    pjsip = read(instance, "pjsip.conf")
+    assert f"password = {secrets.endpoints['agent1']}" in pjsip
+    for sample in ("asterisk", "secret", "1234", "mysecret"):
+        assert not re.search(rf"^(password|secret) = {sample}$", pjsip, re.M)
+
+
+def test_the_public_context_has_no_way_out(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    config, _, instance = rendered
+    dialplan = read(instance, "extensions.conf")
+    public = dialplan.split("[hotline-public]")[1].split("\n[")[0]
+    assert "Dial(" not in public and "Goto(hotline-oncall" not in public
+    numbers = set(re.findall(r"^exten => (\w+),1,", public, re.M)) - {"s", "i"}
+    assert numbers == {line.number for line in config.lines}
+    assert "res_pjsip_refer.so" not in read(instance, "modules.conf")
+    assert read(instance, "pjsip.conf").count("allow_transfer = no") >= 1 + len(config.agents)
+
+
+def test_ami_is_filtered_at_the_source(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    _, _, instance = rendered
+    manager = read(instance, "manager.conf")
+    assert "timestampevents = yes" in manager
+    assert re.search(r"^eventfilter = Event: \(.*AgentConnect.*\)", manager, re.M)
+
+
+def test_china_ring_cadence_and_holidays(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    _, _, instance = rendered
+    assert "country = cn" in read(instance, "indications.conf")
+    assert "ringcadence = 1000,4000" in read(instance, "indications.conf")
+    dialplan = read(instance, "extensions.conf")
+    assert ",20261001," in dialplan  # National Day is closed
+    assert "GotoIfTime(08:00-19:59,mon-sun,*,*,Asia/Shanghai?open)" in dialplan
+
+
+def test_the_dialplan_passes_asterisklint(rendered: tuple[HotlineConfig, Path, Instance]) -> None:
+    _, _, instance = rendered
+    lint = shutil.which("asterisklint") or str(Path(os.sys.executable).parent / "asterisklint")
+    result = subprocess.run(
+        [lint, "dialplan-check", "extensions.conf"], cwd=instance.etc,
+        capture_output=True, text=True, check=False,
+    )
+    problems = [line for line in (result.stdout + result.stderr).splitlines()
+                if re.search(r" [EW]_[A-Z_]+:", line)]
+    assert not problems, "\n".join(problems)
