@@ -197,7 +197,8 @@ def write_readme(result: dict[str, Any]) -> None:
     if start in text:
         text = re.sub(rf"{re.escape(start)}.*?{re.escape(end)}", block, text, flags=re.S)
     else:
-        text += f"\n## Benchmark: call control\n\n`.venv/bin/python bench/callflow_bench.py`\n\n{block}\n"
+        command = "`.venv/bin/python bench/callflow_bench.py`"
+        text += f"\n## Benchmark: call control\n\n{command}\n\n{block}\n"
     readme.write_text(text)
 
 

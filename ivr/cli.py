@@ -26,9 +26,6 @@ def config_or_exit(path: Path) -> HotlineConfig:
         raise typer.Exit(2) from exc
 
 
-if __name__ == "__main__":
-    app()
-
 
 asterisk_app = typer.Typer(no_args_is_help=True, help="The Asterisk the hotline runs on.")
 app.add_typer(asterisk_app, name="asterisk")
@@ -110,3 +107,7 @@ def check(config_path: Path = CONFIG_OPTION) -> None:
         typer.echo(f"{config_path}: {errors} error(s): the hotline breaks its rules", err=True)
         raise typer.Exit(1)
     typer.echo(f"OK: {summarize(config, findings)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from ivr.clock import Clock, OffsetClock, SystemClock
 
 from ivr.app import AsteriskStack, Controller
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.callflow.service import EventSink
+from ivr.clock import Clock, OffsetClock, SystemClock
 from ivr.config import HotlineConfig, parse_config
 from ivr.journal.events import EventKind, JournalEvent
 

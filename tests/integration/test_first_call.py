@@ -1,6 +1,7 @@
 """Proves the foundation: SIPp calls the public number 95007 on a real Asterisk, the
-dialplan answers it, the controller takes it over ARI and plays the greeting and menu, and the call's events
-(arrival from the dialplan over AMI, the IVR answer from the controller) arrive."""
+dialplan answers it, the controller takes it over ARI and plays the greeting and menu,
+and the call's events (arrival and answer from the dialplan over AMI, the prompts from
+the controller) arrive."""
 
 from __future__ import annotations
 
