@@ -22,6 +22,7 @@ from ivr.callflow.service import CallFlowService, EventSink
 from ivr.callflow.stasis import StasisHandlers
 from ivr.clock import Clock, clock_from_env
 from ivr.config import HotlineConfig
+from ivr.live import LiveState
 from ivr.prompts import PromptRenderer
 from ivr.secrets import Secrets, load_secrets
 
@@ -130,6 +131,8 @@ class Controller:
             secrets.ami_password,
             journal,
         )
+        self.live = LiveState()
+        self.ami.listeners.append(self.live.apply)
         self._ari_task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 20.0) -> None:

@@ -55,6 +55,19 @@ class AmiFeed:
     def _logged_in(self, manager: Manager) -> None:
         log.info("ami.logged_in")
         self.logged_in.set()
+        asyncio.ensure_future(self._prime_listeners())
+
+    async def _prime_listeners(self) -> None:
+        """The queue's members as they are now; events keep them current after."""
+        try:
+            replies = await self.manager.send_action({"Action": "QueueStatus"}, as_list=True)
+        except Exception:  # a failed prime only delays the live view
+            log.warning("ami.queue_status_failed", exc_info=True)
+            return
+        for reply in replies if isinstance(replies, list) else [replies]:
+            event = {str(k): str(v) for k, v in dict(reply).items()}
+            for listener in self.listeners:
+                listener(event)
 
     def _disconnected(self, manager: Manager, exc: Exception | None) -> None:
         log.warning("ami.disconnected", error=str(exc) if exc else None)

@@ -1,0 +1,101 @@
+"""What is happening now: calls waiting and talking, agents and their state, the
+last events. Fed by AMI events (pure `apply`), read by the exporter and the API."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# app_queue's member Status values (AST_DEVICE_*)
+DEVICE_NOT_INUSE, DEVICE_INUSE, DEVICE_BUSY = "1", "2", "3"
+DEVICE_INVALID, DEVICE_UNAVAILABLE, DEVICE_RINGING, DEVICE_RINGINUSE = "4", "5", "6", "7"
+DEVICE_ONHOLD = "8"
+OFFLINE = {DEVICE_INVALID, DEVICE_UNAVAILABLE}
+ENGAGED = {DEVICE_INUSE, DEVICE_BUSY, DEVICE_RINGINUSE, DEVICE_ONHOLD}
+
+
+@dataclass
+class AgentState:
+    name: str
+    interface: str
+    status: str = DEVICE_UNAVAILABLE
+    paused: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.status in OFFLINE:
+            return "logged_out"
+        if self.paused:
+            return "paused"
+        if self.status in ENGAGED:
+            return "busy"
+        if self.status == DEVICE_RINGING:
+            return "ringing"
+        return "available"
+
+
+@dataclass
+class LiveState:
+    agents: dict[str, AgentState] = field(default_factory=dict)
+    waiting: set[str] = field(default_factory=set)  # caller channels in the queue
+    talking: set[str] = field(default_factory=set)  # caller channels with a person
+    recent: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=50))
+
+    def apply(self, event: Mapping[str, str]) -> None:
+        name = event.get("Event", "")
+        if name not in ("QueueMember", "QueueParams", "QueueStatusComplete", "FullyBooted"):
+            self.recent.append(
+                {k: event[k] for k in ("Event", "Timestamp", "Linkedid") if k in event}
+            )
+        handler = getattr(self, f"_on_{name}", None)
+        if handler is not None:
+            handler(event)
+
+    def _member(self, event: Mapping[str, str]) -> None:
+        interface = event.get("Interface") or event.get("Location") or ""
+        agent = self.agents.setdefault(
+            interface, AgentState(name=event.get("MemberName", interface), interface=interface)
+        )
+        agent.status = event.get("Status", agent.status)
+        agent.paused = event.get("Paused", "1" if agent.paused else "0") == "1"
+
+    _on_QueueMember = _member
+    _on_QueueMemberStatus = _member
+    _on_QueueMemberPause = _member
+    _on_QueueMemberAdded = _member
+
+    def _on_QueueMemberRemoved(self, event: Mapping[str, str]) -> None:
+        self.agents.pop(event.get("Interface", ""), None)
+
+    def _on_QueueCallerJoin(self, event: Mapping[str, str]) -> None:
+        self.waiting.add(event.get("Uniqueid", ""))
+
+    def _on_QueueEntry(self, event: Mapping[str, str]) -> None:
+        self.waiting.add(event.get("Uniqueid", ""))
+
+    def _on_QueueCallerLeave(self, event: Mapping[str, str]) -> None:
+        self.waiting.discard(event.get("Uniqueid", ""))
+
+    def _on_AgentConnect(self, event: Mapping[str, str]) -> None:
+        caller = event.get("Uniqueid", "")
+        self.waiting.discard(caller)
+        self.talking.add(caller)
+
+    def _on_AgentComplete(self, event: Mapping[str, str]) -> None:
+        self.talking.discard(event.get("Uniqueid", ""))
+
+    def _on_Hangup(self, event: Mapping[str, str]) -> None:
+        uniqueid = event.get("Uniqueid", "")
+        self.waiting.discard(uniqueid)
+        self.talking.discard(uniqueid)
+
+    def agents_by_state(self) -> dict[str, int]:
+        counts = {"logged_in": 0, "available": 0, "busy": 0, "paused": 0, "ringing": 0}
+        for agent in self.agents.values():
+            state = agent.state
+            if state == "logged_out":
+                continue
+            counts["logged_in"] += 1
+            counts[state] += 1
+        return counts
