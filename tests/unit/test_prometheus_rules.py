@@ -1,0 +1,222 @@
+"""The Prometheus rules and config: promtool accepts them, their unit tests
+(metrics/prometheus/rules_test.yml) pass, and they use only the metrics the hotline
+exporter exposes, counters only through increase()/rate().
+
+promtool comes from Debian's prometheus package; without it these tests skip, except with
+CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS_DIR = ROOT / "metrics" / "prometheus"
+RULES = PROMETHEUS_DIR / "rules.yml"
+RULES_TEST = PROMETHEUS_DIR / "rules_test.yml"
+CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+IN_CI = os.environ.get("CI") == "true"
+
+# The exporter's contract: every metric family the hotline exposes.
+COUNTERS = frozenset(
+    {
+        "hotline_calls_offered_total",
+        "hotline_calls_total",
+        "hotline_calls_ivr_answered_total",
+        "hotline_calls_human_requested_total",
+        "hotline_calls_answered_by_person_total",
+        "hotline_calls_unanswered_total",
+        "hotline_calls_within_three_rings_total",
+        "hotline_abandoned_total",
+        "hotline_agent_ring_attempts_total",
+        "hotline_oncall_transfers_total",
+        "hotline_voicemails_total",
+    }
+)
+HISTOGRAMS = frozenset({"hotline_person_wait_seconds", "hotline_answer_rings"})
+GAUGES = frozenset(
+    {
+        "hotline_ratio",
+        "hotline_target_ratio",
+        "hotline_calls_in_ivr",
+        "hotline_calls_waiting",
+        "hotline_calls_talking",
+        "hotline_agents",
+        "hotline_in_service_hours",
+        "hotline_callbacks_owed",
+        "hotline_ari_connected",
+        "hotline_ami_connected",
+        "hotline_last_event_age_seconds",
+        "hotline_journal_spooled_events",
+    }
+)
+HISTOGRAM_SERIES = frozenset(
+    f"{name}{suffix}" for name in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
+)
+EXPORTED = COUNTERS | GAUGES | HISTOGRAM_SERIES
+# Series that only grow: PromQL may read them through increase()/rate() only.
+CUMULATIVE = COUNTERS | HISTOGRAM_SERIES
+
+RATIOS = ("auto_answer", "transfer_answer", "manual_answer", "no_answer", "within_three_rings")
+WINDOWS = ("5m", "1h", "1d")
+TARGET_KINDS = RATIOS  # hotline_target_ratio{kind}
+
+METRIC_TOKEN = re.compile(r"\bhotline_[a-z_]+")
+RECORDED_TOKEN = re.compile(r"\bhotline:[a-z_]+:[a-z0-9_$]+")
+RANGE_FUNCTION_ARG = re.compile(r"\b(?:increase|rate|irate)\(\s*(hotline_[a-z_]+)")
+RANGE_SELECTOR = re.compile(r"\[(\d+[smhdw])\]")
+REQUIRED_ALERTS = frozenset(
+    {
+        "HotlineAutoAnswerRateLow",
+        "HotlineTransferAnswerRateLow",
+        "HotlineManualAnswerRateLow",
+        "HotlineThreeRingsRateLow",
+        "HotlineCallNotAnswered",
+        "HotlineOnCallTransferFailed",
+        "HotlineControllerDisconnected",
+        "HotlineNoAgentLoggedIn",
+    }
+)
+
+
+def load_yaml(path: Path) -> Any:
+    """PyYAML is a dev dependency; without it skip, except in CI."""
+    try:
+        import yaml
+    except ImportError:
+        if IN_CI:
+            raise
+        pytest.skip("PyYAML is not installed (pip install pyyaml)")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found:
+        return found
+    if IN_CI:
+        pytest.fail("CI needs promtool (Debian package prometheus) to check the rules")
+    pytest.skip("promtool is missing: apt-get install prometheus")
+
+
+def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool(), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def rules() -> list[dict[str, Any]]:
+    groups = load_yaml(RULES)["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def recorded_names() -> set[str]:
+    """The recording rule names rules.yml defines (other files may use them)."""
+    return {rule["record"] for rule in rules() if "record" in rule}
+
+
+def test_promtool_accepts_the_rules() -> None:
+    result = run_promtool("check", "rules", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rules_unit_tests_pass() -> None:
+    result = run_promtool("test", "rules", str(RULES_TEST))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_accepts_the_compose_prometheus_config() -> None:
+    # rule_files in prometheus.yml are relative to the config file itself
+    result = run_promtool("check", "config", str(CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = load_yaml(CONFIG)
+    assert all((CONFIG.parent / name).is_file() for name in config["rule_files"])
+
+
+def test_the_compose_config_scrapes_the_hotline_every_15_seconds() -> None:
+    config = load_yaml(CONFIG)
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "hotline"]
+    assert job.get("scrape_interval", config["global"]["scrape_interval"]) == "15s"
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    targets = [t for static in job["static_configs"] for t in static["targets"]]
+    assert [t.rsplit(":", 1)[1] for t in targets] == ["9095"]
+
+
+def test_counters_end_in_total() -> None:
+    assert all(name.endswith("_total") for name in COUNTERS)
+    assert not any(name.endswith("_total") for name in GAUGES | HISTOGRAMS)
+
+
+def test_the_rules_use_only_exported_metrics() -> None:
+    recorded = recorded_names()
+    for rule in rules():
+        name = rule.get("record") or rule["alert"]
+        expr = rule["expr"]
+        unknown = set(METRIC_TOKEN.findall(expr)) - EXPORTED
+        assert not unknown, f"{name} uses metrics the exporter does not expose: {unknown}"
+        unknown = set(RECORDED_TOKEN.findall(expr)) - recorded
+        assert not unknown, f"{name} uses recording rules nobody defines: {unknown}"
+
+
+def test_the_rules_read_counters_only_through_increase_or_rate() -> None:
+    for rule in rules():
+        name = rule.get("record") or rule["alert"]
+        expr = rule["expr"]
+        used = [token for token in METRIC_TOKEN.findall(expr) if token in CUMULATIVE]
+        through_range_function = RANGE_FUNCTION_ARG.findall(expr)
+        assert sorted(used) == sorted(through_range_function), (
+            f"{name}: a counter is read raw (use increase() or rate()): {expr}"
+        )
+        assert all(token.endswith(("_total", "_bucket", "_sum", "_count")) for token in used)
+
+
+def test_recording_rules_are_every_ratio_per_line_and_overall_in_every_window() -> None:
+    expected = {
+        f"hotline:{ratio}_ratio{level}:{window}"
+        for ratio in RATIOS
+        for level in ("", "_line")
+        for window in WINDOWS
+    }
+    assert recorded_names() == expected
+
+
+def test_each_recording_rule_covers_the_window_its_name_says() -> None:
+    for rule in rules():
+        if "record" not in rule:
+            continue
+        window = rule["record"].rsplit(":", 1)[1]
+        assert set(RANGE_SELECTOR.findall(rule["expr"])) == {window}, rule["record"]
+        per_line = rule["record"].split(":")[1].endswith("_line")
+        assert ("by (line)" in rule["expr"]) == per_line, rule["record"]
+
+
+def test_every_alert_is_labelled_and_explained() -> None:
+    alerts = [rule for rule in rules() if "alert" in rule]
+    assert {rule["alert"] for rule in alerts} >= REQUIRED_ALERTS
+    for rule in alerts:
+        assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
+        annotations = rule["annotations"]
+        assert annotations["summary"].strip(), rule["alert"]
+        assert len(annotations["description"].split()) >= 10, rule["alert"]
+
+
+def test_rate_alerts_compare_with_the_exported_target_and_need_enough_calls() -> None:
+    by_name = {rule["alert"]: rule for rule in rules() if "alert" in rule}
+    for alert, kind in (
+        ("HotlineAutoAnswerRateLow", "auto_answer"),
+        ("HotlineTransferAnswerRateLow", "transfer_answer"),
+        ("HotlineManualAnswerRateLow", "manual_answer"),
+        ("HotlineThreeRingsRateLow", "within_three_rings"),
+    ):
+        expr = by_name[alert]["expr"]
+        assert f'hotline_target_ratio{{kind="{kind}"}}' in expr, alert
+        assert re.search(r">=\s*\d+\)?\s*$", expr.strip()), f"{alert} needs a minimum of calls"
+        assert by_name[alert].get("for"), f"{alert} must be sustained"
+    assert by_name["HotlineCallNotAnswered"]["labels"]["severity"] == "critical"
