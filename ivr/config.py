@@ -6,6 +6,7 @@ Everything is validated by pydantic; `load_config` turns validation errors into
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 import tomllib
@@ -169,13 +170,24 @@ LOOPBACK = Literal["127.0.0.1", "::1"]
 
 
 class AsteriskSection(Strict):
-    bind: LOOPBACK = "127.0.0.1"
+    bind: LOOPBACK = "127.0.0.1"  # ARI, AMI and Asterisk's HTTP: loopback only
+    # SIP is the one public face (carrier trunk, phones); loopback unless deployed
+    sip_bind: str = "127.0.0.1"
     sip_port: Port = 5060
     http_port: Port = 8088
     ami_port: Port = 5038
     rtp_start: Port = 10000
     rtp_end: Port = 10999
     ari_app: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")] = "hotline"
+
+    @field_validator("sip_bind")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IP address") from exc
+        return value
 
     @model_validator(mode="after")
     def _rtp_range(self) -> AsteriskSection:
