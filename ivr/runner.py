@@ -41,7 +41,8 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
         s = config.service
         print(f"hotline up ({stack.install.version if stack.install else '?'})")
         for line in config.lines:
-            print(f"  call {line.name:10} sip:{line.number}@{a.sip_bind}:{a.sip_port}  ({line.mode})")
+            where = f"sip:{line.number}@{a.sip_bind}:{a.sip_port}"
+            print(f"  call {line.name:10} {where}  ({line.mode})")
         print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
         print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
         print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")

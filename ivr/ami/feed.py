@@ -39,6 +39,7 @@ class AmiFeed:
         )
         self.manager.register_event("*", self._on_event)
         self.logged_in = asyncio.Event()
+        self._prime: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         self.manager.loop = asyncio.get_running_loop()
@@ -55,7 +56,7 @@ class AmiFeed:
     def _logged_in(self, manager: Manager) -> None:
         log.info("ami.logged_in")
         self.logged_in.set()
-        asyncio.ensure_future(self._prime_listeners())
+        self._prime = asyncio.ensure_future(self._prime_listeners())
 
     async def _prime_listeners(self) -> None:
         """The queue's members as they are now; events keep them current after."""
