@@ -109,5 +109,140 @@ def check(config_path: Path = CONFIG_OPTION) -> None:
     typer.echo(f"OK: {summarize(config, findings)}")
 
 
+@app.command()
+def calls(
+    config_path: Path = CONFIG_OPTION,
+    since: str | None = typer.Option(
+        None, help="local date or time, e.g. 2026-11-03 or 2026-11-03T08:00"
+    ),
+    line: str | None = typer.Option(None, help="only this line (its name)"),
+    outcome: str | None = typer.Option(
+        None, help="answered_by_agent, answered_by_oncall, voicemail, ivr_completed, "
+        "abandoned, busy or failed"
+    ),
+    callbacks: bool = typer.Option(False, "--callbacks", help="only calls owed a callback"),
+    limit: int = typer.Option(50, min=1, max=100_000, help="at most this many, newest first"),
+) -> None:
+    """Recent calls from the journal, newest first."""
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable, list_calls
+
+    config = config_or_exit(config_path)
+    try:
+        text = asyncio.run(list_calls(config, since, line, outcome, callbacks, limit))
+    except ValueError as exc:
+        typer.echo(f"hotline calls: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline calls: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(text)
+
+
+@app.command()
+def report(
+    config_path: Path = CONFIG_OPTION,
+    day: str | None = typer.Option(None, help="a local day, YYYY-MM-DD"),
+    month: str | None = typer.Option(None, help="a local month, YYYY-MM"),
+    line: str | None = typer.Option(None, help="only this line (its name)"),
+) -> None:
+    """The connection-rate report (SPEC §3) of a day or a month, against the targets."""
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable, period_report
+
+    if (day is None) == (month is None):
+        typer.echo("hotline report: give exactly one of --day YYYY-MM-DD or --month YYYY-MM",
+                   err=True)
+        raise typer.Exit(2)
+    config = config_or_exit(config_path)
+    try:
+        text = asyncio.run(period_report(config, day=day, month=month, line=line))
+    except ValueError as exc:
+        typer.echo(f"hotline report: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline report: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(text)
+
+
+token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed; shown once).")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., help="viewer (numbers masked), supervisor (reads), admin"),
+    name: str = typer.Option(..., help="who or what holds it, e.g. wallboard or alice"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Create an API token and print it: this is the only time it is shown."""
+    import asyncio
+
+    from ivr.auth.commands import DatabaseUnavailable, create_token
+    from ivr.auth.tokens import TokenError
+
+    config = config_or_exit(config_path)
+    try:
+        issued = asyncio.run(create_token(config, name, role))
+    except TokenError as exc:
+        typer.echo(f"hotline token create: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except DatabaseUnavailable as exc:
+        typer.echo(f"hotline token create: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(issued.secret)
+    typer.echo(
+        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}); "
+        "keep it now, it is not shown again",
+        err=True,
+    )
+
+
+@token_app.command("list")
+def token_list(
+    all_: bool = typer.Option(False, "--all", help="revoked tokens too"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """The API tokens (never the tokens themselves: their first characters)."""
+    import asyncio
+
+    from ivr.auth.commands import DatabaseUnavailable, list_tokens, render_tokens
+
+    config = config_or_exit(config_path)
+    try:
+        tokens = asyncio.run(list_tokens(config, all_))
+    except DatabaseUnavailable as exc:
+        typer.echo(f"hotline token list: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(render_tokens(tokens))
+
+
+@token_app.command("revoke")
+def token_revoke(
+    which: str = typer.Argument(..., help="the token's id or name"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Revoke an API token at once."""
+    import asyncio
+
+    from ivr.auth.commands import DatabaseUnavailable, revoke_token
+    from ivr.auth.tokens import TokenError
+
+    config = config_or_exit(config_path)
+    try:
+        revoked = asyncio.run(revoke_token(config, which))
+    except TokenError as exc:
+        typer.echo(f"hotline token revoke: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except DatabaseUnavailable as exc:
+        typer.echo(f"hotline token revoke: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for info in revoked:
+        typer.echo(f"revoked token {info.id} {info.name!r} ({info.role.value})")
+
+
 if __name__ == "__main__":
     app()

@@ -62,6 +62,7 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
                     continue
                 await stack.reload(new_config)
                 controller.apply(new_config)
+                journal.apply(new_config)
                 print("configuration reloaded", flush=True)
         return 0
     finally:

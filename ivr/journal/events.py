@@ -33,22 +33,25 @@ class EventKind(StrEnum):
     # wanting a person
     human_requested = "human_requested"  # data: service, target ("queue"|"oncall"), priority
     queue_joined = "queue_joined"  # data: queue, position
-    agent_ring_started = "agent_ring_started"  # data: agent, channel
-    agent_ring_ended = "agent_ring_ended"  # data: agent, result, ring_seconds
-    agent_answered = "agent_answered"  # data: agent, hold_seconds
+    agent_ring_started = "agent_ring_started"  # data: agent, channel, leg (agent uniqueid)
+    agent_ring_ended = "agent_ring_ended"  # data: agent, result, ring_seconds, leg, cause
+    agent_answered = "agent_answered"  # data: agent, hold_seconds, ring_seconds, leg
     queue_abandoned = "queue_abandoned"  # data: position, wait_seconds
     queue_left = "queue_left"  # data: status (Asterisk QUEUESTATUS: TIMEOUT, JOINEMPTY...)
     # night emergency transfer
     oncall_ring_started = "oncall_ring_started"  # data: person, endpoint, order
-    oncall_ring_ended = "oncall_ring_ended"  # data: person, result, ring_seconds
+    oncall_ring_ended = "oncall_ring_ended"  # data: person, order, result, cause, ring_seconds
     oncall_answered = "oncall_answered"  # data: person
     oncall_chain_failed = "oncall_chain_failed"
     # voicemail
     voicemail_started = "voicemail_started"  # data: urgent (bool)
-    voicemail_recorded = "voicemail_recorded"  # data: file, seconds, urgent
+    # data: file, seconds (absent or 0 when nothing was recorded), urgent
+    voicemail_recorded = "voicemail_recorded"
     # the end
-    caller_hung_up = "caller_hung_up"  # data: cause
-    call_ended = "call_ended"  # data: cause
+    caller_hung_up = "caller_hung_up"  # data: cause, place ("menu"|"ivr", by the controller)
+    # data: cause (Asterisk hangup cause of the caller's channel); lost (true: the journal
+    # closed a call whose real end was never reported, source "journal")
+    call_ended = "call_ended"
 
 
 class RingResult(StrEnum):
@@ -56,6 +59,7 @@ class RingResult(StrEnum):
     noanswer = "noanswer"  # rang out
     busy = "busy"
     failed = "failed"  # unreachable, congestion, no contact
+    cancelled = "cancelled"  # the caller hung up (or another phone answered) while it rang
 
 
 @dataclass(frozen=True, slots=True)

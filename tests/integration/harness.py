@@ -20,6 +20,7 @@ from ivr.callflow.service import EventSink
 from ivr.clock import Clock, OffsetClock, SystemClock
 from ivr.config import HotlineConfig, parse_config
 from ivr.journal.events import EventKind, JournalEvent
+from ivr.journal.service import Journal, open_journal
 
 from .sipp import free_port
 
@@ -54,11 +55,20 @@ class JournalTap:
         ]
 
     async def wait_for(
-        self, kind: EventKind, timeout: float = 20.0, since: int = 0, **data: Any
+        self,
+        kind: EventKind,
+        timeout: float = 20.0,
+        since: int = 0,
+        linkedid: str | None = None,
+        **data: Any,
     ) -> JournalEvent:
         def match() -> JournalEvent | None:
-            found = [e for e in self.events[since:] if e.kind is kind and all(
-                str(e.data.get(k)) == str(v) for k, v in data.items())]
+            found = [
+                e for e in self.events[since:]
+                if e.kind is kind
+                and (linkedid is None or e.linkedid == linkedid)
+                and all(str(e.data.get(k)) == str(v) for k, v in data.items())
+            ]
             return found[0] if found else None
 
         async def wait() -> JournalEvent:
@@ -120,6 +130,7 @@ class HotlineUnderTest:
             install=install, bench_line="19999", say=lambda _: None,
         )
         self.controller: Controller | None = None
+        self.journal: Journal | None = None
         self.clock: Clock = SystemClock()
 
     def write_config(self, **overrides: str) -> HotlineConfig:
@@ -128,6 +139,8 @@ class HotlineUnderTest:
         return parse_config(text, self.config_path)
 
     async def start(self) -> None:
+        self.journal = await open_journal(self.config)
+        self.tap.downstream = self.journal.writer
         await self.stack.start()
         await self.start_controller()
 
@@ -157,6 +170,8 @@ class HotlineUnderTest:
         await self.stack.reload(self.config)
         if self.controller is not None:
             self.controller.apply(self.config)
+        if self.journal is not None:
+            self.journal.apply(self.config)
 
     async def cli(self, command: str) -> str:
         assert self.stack.process is not None
@@ -165,6 +180,8 @@ class HotlineUnderTest:
     async def stop(self) -> None:
         await self.stop_controller()
         await self.stack.stop()
+        if self.journal is not None:
+            await self.journal.close()
 
     def prompt_ms(self, *names: str) -> int:
         """How long the rendered prompts play, so a scripted caller can time its moves."""

@@ -1,0 +1,119 @@
+"""The supervisor and administrator API: `create_api(services)` builds the FastAPI
+application the service serves beside /metrics (OpenAPI at /openapi.json, docs at
+/docs). Resources are thin; what they do lives in the services of `ApiContext`.
+
+Errors come back as `{"detail": "...", "problems": [...]}`: 401 without a valid token,
+403 for a role that may not, 404 for an unknown call or task, 409 for a closed task,
+422 for invalid input (nothing changed), 502/503 when Asterisk or the database is away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.api.call_search import BadCursor
+from ivr.api.configuration import ConfigInvalid, ConfigNotCompliant
+from ivr.api.context import ApiContext, ApiServices
+from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.callbacks.domain import TaskClosed
+from ivr.callbacks.originate import OriginateError
+from ivr.callbacks.service import CallbackRefused, TaskNotFound
+from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """\
+The gas hotline's supervisor and administrator API.
+
+Every `/api` path needs a token (`Authorization: Bearer hl_...`, from `hotline token
+create --role viewer|supervisor|admin --name ...`). A **viewer** reads reports, live
+state, calls and tasks with caller numbers masked (R10); a **supervisor** reads
+everything; an **admin** also changes the configuration, callbacks and voicemails.
+Times are UTC in answers; query times without an offset are local to the hotline's
+time zone (the `zone` of each answer).
+"""
+
+
+def create_api(services: ApiServices) -> FastAPI:
+    app = FastAPI(
+        title="hotline API",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "calls", "description": "the call journal"},
+            {"name": "reports", "description": "the SPEC §3 rates against targets"},
+            {"name": "live", "description": "what happens now"},
+            {"name": "callbacks", "description": "回访 tasks (R7)"},
+            {"name": "voicemail", "description": "messages callers left"},
+            {"name": "configuration", "description": "check, upload, reload"},
+            {"name": "health", "description": "no token needed"},
+        ],
+    )
+    app.state.hotline = ApiContext.of(services)
+    for router in (
+        health.router,
+        calls.router,
+        reports.router,
+        live.router,
+        callbacks.router,
+        voicemail.router,
+        config.router,
+    ):
+        app.include_router(router)
+    _errors(app)
+    return app
+
+
+def _problem(status: int, detail: str, problems: list[str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail, "problems": problems or []}, status_code=status)
+
+
+def _errors(app: FastAPI) -> None:
+    def answer(status: int) -> Callable[[Request, Exception], JSONResponse]:
+        def handler(request: Request, exc: Exception) -> JSONResponse:
+            return _problem(status, str(exc))
+
+        return handler
+
+    for error, status in (
+        (TaskNotFound, 404),
+        (VoicemailNotFound, 404),
+        (RecordingMissing, 404),
+        (TaskClosed, 409),
+        (CallbackRefused, 422),
+        (BadCursor, 422),
+        (OriginateError, 502),
+    ):
+        app.add_exception_handler(error, answer(status))
+
+    def invalid_config(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ConfigInvalid)
+        return _problem(422, "the configuration is not valid; nothing was changed",
+                        exc.problems)
+
+    def not_compliant(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ConfigNotCompliant)
+        return _problem(422, str(exc), [str(finding) for finding in exc.findings])
+
+    def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        return _problem(422, "the request is not valid", problems)
+
+    def database_away(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("api.database_error", path=request.url.path, error=str(exc)[:300])
+        return _problem(503, "the database is not available; try again shortly")
+
+    app.add_exception_handler(ConfigInvalid, invalid_config)
+    app.add_exception_handler(ConfigNotCompliant, not_compliant)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(SQLAlchemyError, database_away)

@@ -1,0 +1,129 @@
+"""What the API is built from (`ApiServices`, handed over by the service's wiring), the
+services the resources use (`ApiContext`), and the request dependencies: the context,
+and the token holder with at least a given role."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ivr.api.call_search import CallSearch
+from ivr.api.configuration import ConfigurationService, ReloadHook
+from ivr.api.live_view import LiveView, as_live_view
+from ivr.auth.roles import Role
+from ivr.auth.tokens import Principal, TokenStore
+from ivr.callbacks.originate import Originator
+from ivr.callbacks.service import CallbacksService
+from ivr.callbacks.store import CallbackStore
+from ivr.callbacks.voicemail import PathMapper, VoicemailService
+from ivr.clock import Clock, SystemClock
+from ivr.config import HotlineConfig
+from ivr.journal.store import Store
+from ivr.live import LiveState
+
+
+@dataclass
+class ApiServices:
+    """What the API needs from the running service."""
+
+    journal: Store  # the journal store (its engine also holds tokens and callbacks)
+    config: Callable[[], HotlineConfig]  # the active configuration, now
+    config_path: Path  # the file uploads go to and reloads read
+    live: LiveView | LiveState
+    reload: ReloadHook  # make the service re-read config_path (as SIGHUP does)
+    voicemail_path: PathMapper  # a recording's path as Asterisk sees it -> on this host
+    callbacks: CallbacksService | None = None  # default: over the journal's database
+    originator: Originator | None = None  # None: calling back from the API is off
+    clock: Clock = field(default_factory=SystemClock)
+
+
+@dataclass
+class ApiContext:
+    journal: Store
+    search: CallSearch
+    tokens: TokenStore
+    callbacks: CallbacksService
+    voicemail: VoicemailService
+    configuration: ConfigurationService
+    live: LiveView
+    originator: Originator | None
+    clock: Clock
+
+    @classmethod
+    def of(cls, services: ApiServices) -> ApiContext:
+        engine = services.journal.engine
+        callback_store = CallbackStore(engine)
+        callbacks = services.callbacks or CallbacksService(
+            callback_store, lambda: services.config().hotline.zone, services.clock
+        )
+        return cls(
+            journal=services.journal,
+            search=CallSearch(engine),
+            tokens=TokenStore(engine),
+            callbacks=callbacks,
+            voicemail=VoicemailService(
+                services.journal, callbacks.store, services.voicemail_path, services.clock
+            ),
+            configuration=ConfigurationService(
+                services.config, services.config_path, services.reload
+            ),
+            live=as_live_view(services.live),
+            originator=services.originator,
+            clock=services.clock,
+        )
+
+    def config(self) -> HotlineConfig:
+        return self.configuration.current()
+
+    def zone(self) -> ZoneInfo:
+        return self.config().hotline.zone
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.hotline
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token from `hotline token create --role viewer|supervisor|admin`.",
+)
+
+
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the token's holder, who must have at least `role`.
+    No or unknown token: 401; a weaker role: 403."""
+
+    async def holder(
+        ctx: Ctx,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> Principal:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None:
+            raise HTTPException(
+                401, "an API token is needed: Authorization: Bearer <token>", challenge
+            )
+        principal = await ctx.tokens.authenticate(credentials.credentials)
+        if principal is None:
+            raise HTTPException(401, "the token is not valid (unknown or revoked)", challenge)
+        if not principal.role.allows(role):
+            raise HTTPException(
+                403, f"this needs the {role.value} role; the token has {principal.role.value}"
+            )
+        return principal
+
+    return holder
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Supervisor = Annotated[Principal, Depends(require(Role.supervisor))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

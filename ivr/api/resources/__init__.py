@@ -1,0 +1,1 @@
+"""The API's REST resources: thin, each over a service of `ApiContext`."""

@@ -1,0 +1,621 @@
+"""The API's input and output schemas (pydantic), and how domain objects become them.
+Caller numbers go through `shown_number`: a viewer sees them masked (R10)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ivr.auth.roles import Role, shown_number
+from ivr.callbacks.domain import (
+    NOTE_MAX,
+    Attempt,
+    AttemptResult,
+    CallbackMonth,
+    CallbackTask,
+    TaskStatus,
+)
+from ivr.callbacks.voicemail import Voicemail
+from ivr.domain.compliance import Finding
+from ivr.domain.rates import Rate
+from ivr.journal.events import JournalEvent
+from ivr.journal.queries import Report, Slice
+from ivr.journal.record import CallRecord
+from ivr.journal.tally import Tally
+
+QUANTILES = (0.5, 0.8, 0.9, 0.95)
+ENDPOINT_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Problem(Out):
+    detail: str
+    problems: list[str] = []
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problem(status: int, description: str | None = None) -> Responses:
+    """An error answer for the OpenAPI document."""
+    answer: dict[str, Any] = {"model": Problem}
+    if description:
+        answer["description"] = description
+    return {status: answer}
+
+
+AUTH: Responses = problem(401, "no token, or not a valid one") | problem(
+    403, "the token's role may not do this"
+)
+CSV: Responses = {200: {"content": {"text/csv": {}}}}
+
+
+# -- calls -----------------------------------------------------------------------------
+
+
+class MenuChoiceOut(Out):
+    key: str
+    service: str
+    at: datetime
+
+
+class RingAttemptOut(Out):
+    who: str
+    role: str
+    started_at: datetime
+    ended_at: datetime | None
+    result: str | None
+    ring_seconds: float | None
+
+
+class CallOut(Out):
+    linkedid: str
+    line: str
+    mode: str
+    caller: str
+    arrived_at: datetime
+    ended_at: datetime | None
+    in_progress: bool
+    outcome: str | None
+    service: str | None
+    ivr_answered_at: datetime | None
+    off_hours: bool
+    controller_absent: bool
+    menu_choices: list[MenuChoiceOut]
+    human_requested_at: datetime | None
+    human_target: str | None
+    attempts: list[RingAttemptOut]
+    answered_by: str | None
+    answered_at: datetime | None
+    wait_seconds: float | None
+    rings: int | None
+    within_three_rings: bool | None
+    abandon_place: str | None
+    abandon_wait_seconds: float | None
+    voicemail: bool
+    voicemail_seconds: float | None
+    voicemail_urgent: bool
+    oncall_result: str | None
+    end_cause: str | None
+    callback_needed: bool
+
+    @classmethod
+    def of(cls, r: CallRecord, role: Role) -> CallOut:
+        return cls(
+            linkedid=r.linkedid,
+            line=r.line,
+            mode=r.mode.value,
+            caller=shown_number(r.caller, role),
+            arrived_at=r.arrived_at,
+            ended_at=r.ended_at,
+            in_progress=r.in_progress,
+            outcome=r.outcome.value if r.outcome else None,
+            service=r.service,
+            ivr_answered_at=r.ivr_answered_at,
+            off_hours=r.off_hours,
+            controller_absent=r.controller_absent,
+            menu_choices=[MenuChoiceOut(key=c.key, service=c.service, at=c.at)
+                          for c in r.menu_choices],
+            human_requested_at=r.human_requested_at,
+            human_target=r.human_target,
+            attempts=[
+                RingAttemptOut(
+                    who=a.who,
+                    role=a.role,
+                    started_at=a.started_at,
+                    ended_at=a.ended_at,
+                    result=a.result,
+                    ring_seconds=a.ring_seconds,
+                )
+                for a in r.attempts
+            ],
+            answered_by=r.answered_by,
+            answered_at=r.answered_at,
+            wait_seconds=r.wait_seconds,
+            rings=r.rings,
+            within_three_rings=r.within_three_rings,
+            abandon_place=r.abandon_place.value if r.abandon_place else None,
+            abandon_wait_seconds=r.abandon_wait_seconds,
+            voicemail=r.voicemail_file is not None,
+            voicemail_seconds=r.voicemail_seconds,
+            voicemail_urgent=r.voicemail_urgent,
+            oncall_result=r.oncall_result.value if r.oncall_result else None,
+            end_cause=r.end_cause,
+            callback_needed=r.callback_needed,
+        )
+
+
+class CallPage(Out):
+    zone: str
+    calls: list[CallOut]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next (older) page; null on the last page"
+    )
+
+
+class EventOut(Out):
+    at: datetime
+    kind: str
+    source: str
+    data: dict[str, str | int | float | bool | None]
+
+    @classmethod
+    def of(cls, event: JournalEvent, caller: str, role: Role) -> EventOut:
+        data = dict(event.data)
+        if not role.sees_numbers:
+            data = {key: _masked(key, value, caller) for key, value in data.items()}
+        return cls(at=event.at, kind=event.kind.value, source=event.source, data=data)
+
+
+def _masked(key: str, value: Any, caller: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    if key.lower() in {"caller", "callerid", "calleridnum", "connectedlinenum", "number"}:
+        return shown_number(value, Role.viewer)
+    if caller and len(caller) >= 3 and caller in value:
+        return value.replace(caller, shown_number(caller, Role.viewer))
+    return value
+
+
+class CallDetail(Out):
+    zone: str
+    call: CallOut
+    timeline: list[EventOut] = Field(description="the call's journal events, in time order")
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+class RateOut(Out):
+    name: str
+    value: float | None = Field(description="0-1; null when the denominator is 0")
+    numerator: int
+    denominator: int
+    target: float
+    direction: Literal["at_least", "at_most"]
+    met: bool | None
+
+    @classmethod
+    def of(cls, rate: Rate) -> RateOut:
+        return cls(
+            name=rate.name,
+            value=rate.value,
+            numerator=rate.numerator,
+            denominator=rate.denominator,
+            target=rate.target,
+            direction=rate.direction.value,
+            met=rate.met,
+        )
+
+
+class HistogramBucket(Out):
+    le: float | None = Field(description="upper bound in seconds (null: +Inf)")
+    count: int = Field(description="cumulative")
+
+
+class AnswerTimeOut(Out):
+    count: int
+    mean_seconds: float | None
+    percentiles: dict[str, float | None] = Field(
+        description="p50, p80, p90, p95 in seconds, estimated from the histogram "
+        "(like Prometheus' histogram_quantile)"
+    )
+    within_20_seconds: int
+    buckets: list[HistogramBucket]
+
+
+class AbandonOut(Out):
+    place: str
+    count: int
+    mean_wait_seconds: float | None
+
+
+class SliceOut(Out):
+    offered: int
+    in_progress: int
+    rates: dict[str, RateOut] = Field(
+        description="auto_answer, transfer_answer, manual_answer, no_answer, "
+        "within_three_rings, within_three_rings_of_answered"
+    )
+    human_requested: int
+    answered_by_person: int
+    answered_within_three_rings: int
+    outcomes: dict[str, int]
+    rings: dict[str, int] = Field(description="calls answered by a person, by rings heard")
+    answer_time: AnswerTimeOut
+    abandoned: list[AbandonOut]
+    voicemails: int
+    voicemails_urgent: int
+    oncall: dict[str, int]
+    callbacks_needed: int
+    controller_absent: int
+
+    @classmethod
+    def of(cls, part: Slice) -> SliceOut:
+        t, k = part.tally, part.kpi
+        rates = (*k.headline, k.within_three_rings_of_answered)
+        return cls(
+            offered=t.offered,
+            in_progress=t.in_progress,
+            rates={rate.name: RateOut.of(rate) for rate in rates},
+            human_requested=t.human_requested,
+            answered_by_person=t.answered_by_person,
+            answered_within_three_rings=t.answered_within_three_rings,
+            outcomes={outcome.value: n for outcome, n in t.outcomes().items()},
+            rings=t.rings(),
+            answer_time=_answer_time(t),
+            abandoned=[
+                AbandonOut(place=place.value, count=n, mean_wait_seconds=wait)
+                for place, (n, wait) in t.abandoned().items()
+            ],
+            voicemails=t.outcome_voicemail,
+            voicemails_urgent=t.voicemail_urgent,
+            oncall={result.value: n for result, n in t.oncall().items()},
+            callbacks_needed=t.callbacks_needed,
+            controller_absent=t.controller_absent,
+        )
+
+
+def _answer_time(t: Tally) -> AnswerTimeOut:
+    buckets = t.answer_buckets()
+    return AnswerTimeOut(
+        count=t.answer_count,
+        mean_seconds=t.answer_mean_seconds,
+        percentiles={f"p{round(q * 100)}": t.answer_quantile(q) for q in QUANTILES},
+        within_20_seconds=dict(buckets).get(20.0, 0),
+        buckets=[
+            HistogramBucket(le=None if bound == float("inf") else bound, count=n)
+            for bound, n in buckets
+        ],
+    )
+
+
+class HourOut(SliceOut):
+    hour: int
+
+
+class WeekdayOut(SliceOut):
+    weekday: int = Field(description="Monday = 0")
+    name: str
+
+
+class RingTimeOut(Out):
+    who: str
+    role: str
+    result: str
+    attempts: int
+    ring_seconds: float
+
+
+class PeriodOut(Out):
+    kind: Literal["day", "month", "range"]
+    label: str
+    start: datetime
+    end: datetime
+    zone: str
+
+
+class ReportOut(Out):
+    period: PeriodOut
+    line: str | None
+    total: SliceOut
+    per_line: dict[str, SliceOut]
+    by_hour: list[HourOut] = Field(description="local hour of day of arrival, 0-23")
+    by_weekday: list[WeekdayOut] = Field(description="local weekday of arrival")
+    ring_time: list[RingTimeOut] = Field(description="each phone's ringing, per result")
+
+    @classmethod
+    def of(cls, report: Report, kind: Literal["day", "month", "range"], label: str) -> ReportOut:
+        return cls(
+            period=PeriodOut(
+                kind=kind, label=label, start=report.start, end=report.end, zone=report.zone
+            ),
+            line=report.line,
+            total=SliceOut.of(report.total),
+            per_line={name: SliceOut.of(part) for name, part in report.per_line.items()},
+            by_hour=[
+                HourOut(hour=hour, **SliceOut.of(part).model_dump())
+                for hour, part in enumerate(report.by_hour)
+            ],
+            by_weekday=[
+                WeekdayOut(weekday=day, name=WEEKDAYS[day], **SliceOut.of(part).model_dump())
+                for day, part in enumerate(report.by_weekday)
+            ],
+            ring_time=[
+                RingTimeOut(
+                    who=who, role=role, result=result, attempts=n, ring_seconds=ms / 1000
+                )
+                for (who, role, result), (n, ms) in sorted(report.ring_attempts.items())
+            ],
+        )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# -- live ------------------------------------------------------------------------------
+
+
+class IvrCallOut(Out):
+    channel: str
+    linkedid: str
+    line: str
+    caller: str
+    state: str
+
+
+class AgentOut(Out):
+    name: str
+    interface: str
+    state: str
+    paused: bool
+
+
+class LiveOut(Out):
+    ari_connected: bool
+    ami_connected: bool
+    in_ivr: list[IvrCallOut]
+    waiting: int
+    talking: int
+    agents: list[AgentOut]
+    agents_by_state: dict[str, int]
+    recent_events: list[dict[str, str]]
+
+
+# -- callbacks -------------------------------------------------------------------------
+
+
+class AttemptOut(Out):
+    at: datetime
+    local_date: date
+    result: AttemptResult
+    failed: bool
+    by: str
+    note: str
+
+
+class TaskOut(Out):
+    linkedid: str
+    arrived_at: datetime
+    line: str
+    caller: str
+    service: str | None
+    reason: str
+    priority: Literal["emergency", "repair", "normal"]
+    due_at: datetime
+    overdue: bool
+    status: TaskStatus
+    closed_at: datetime | None
+    close_note: str
+    attempts: list[AttemptOut]
+    failed_days: list[date] = Field(description="local dates with a failed attempt")
+
+    @classmethod
+    def of(cls, task: CallbackTask, role: Role, now: datetime, zone: Any) -> TaskOut:
+        return cls(
+            linkedid=task.linkedid,
+            arrived_at=task.arrived_at,
+            line=task.line,
+            caller=shown_number(task.caller, role),
+            service=task.service,
+            reason=task.reason.value,
+            priority=task.priority.label,  # type: ignore[arg-type]
+            due_at=task.due_at,
+            overdue=task.overdue(now),
+            status=task.status,
+            closed_at=task.closed_at,
+            close_note=task.close_note,
+            attempts=[_attempt(a, zone) for a in task.attempts],
+            failed_days=task.failed_days(zone),
+        )
+
+
+def _attempt(attempt: Attempt, zone: Any) -> AttemptOut:
+    return AttemptOut(
+        at=attempt.at,
+        local_date=attempt.at.astimezone(zone).date(),
+        result=attempt.result,
+        failed=attempt.result.failed,
+        by=attempt.by,
+        note=attempt.note,
+    )
+
+
+class TaskList(Out):
+    zone: str
+    tasks: list[TaskOut]
+
+
+class AttemptIn(In):
+    result: AttemptResult
+    at: datetime | None = Field(
+        default=None,
+        description="when the attempt was made (default: now); without an offset, local "
+        "time in the hotline's zone",
+    )
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class DismissIn(In):
+    note: str = Field(min_length=1, max_length=NOTE_MAX, description="why no callback is made")
+
+
+class CallBackIn(In):
+    agent: str = Field(pattern=ENDPOINT_PATTERN, description="the agent's PJSIP endpoint")
+
+
+class CallBackOut(Out):
+    task: str
+    agent: str
+    channel_id: str
+    detail: str
+
+
+class SyncOut(Out):
+    created: int
+    dismissed: int
+
+
+class MonthOut(Out):
+    month: str
+    zone: str
+    done: int
+    failed: int
+    dismissed: int
+    closed: int
+    called_back: int
+    rate: float | None
+    reached_rate: float | None
+    attempts: int
+    open_now: int
+    definition: str
+
+    @classmethod
+    def of(cls, month: CallbackMonth, zone: str) -> MonthOut:
+        return cls(
+            month=f"{month.year:04d}-{month.month:02d}",
+            zone=zone,
+            done=month.done,
+            failed=month.failed,
+            dismissed=month.dismissed,
+            closed=month.closed,
+            called_back=month.called_back,
+            rate=month.rate,
+            reached_rate=month.reached_rate,
+            attempts=month.attempts,
+            open_now=month.open_now,
+            definition=(
+                "rate = (done + failed) / (done + failed + dismissed) over the tasks closed "
+                "in the local month; failed = attempts failed on two different days (R7)"
+            ),
+        )
+
+
+# -- voicemail -------------------------------------------------------------------------
+
+
+class VoicemailOut(Out):
+    linkedid: str
+    arrived_at: datetime
+    line: str
+    caller: str
+    service: str | None
+    seconds: float | None
+    urgent: bool
+    handled: bool
+    handled_at: datetime | None
+    handled_by: str | None
+    audio_url: str
+
+    @classmethod
+    def of(cls, voicemail: Voicemail, role: Role) -> VoicemailOut:
+        r, mark = voicemail.record, voicemail.handled
+        return cls(
+            linkedid=r.linkedid,
+            arrived_at=r.arrived_at,
+            line=r.line,
+            caller=shown_number(r.caller, role),
+            service=r.service,
+            seconds=r.voicemail_seconds,
+            urgent=r.voicemail_urgent,
+            handled=mark is not None,
+            handled_at=mark.at if mark else None,
+            handled_by=mark.by if mark else None,
+            audio_url=f"/api/voicemails/{r.linkedid}/audio",
+        )
+
+
+class VoicemailList(Out):
+    zone: str
+    voicemails: list[VoicemailOut]
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+class FindingOut(Out):
+    level: Literal["error", "warning"]
+    field: str
+    message: str
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingOut:
+        return cls(level=finding.level, field=finding.field, message=finding.message)
+
+
+class CheckOut(Out):
+    ok: bool
+    errors: int
+    warnings: int
+    summary: str
+    findings: list[FindingOut]
+
+
+class ConfigOut(Out):
+    path: str
+    file_differs: bool | None = Field(
+        description="the file on disk differs from the active configuration (saved, not "
+        "reloaded yet); null if the file cannot be read"
+    )
+    config: dict[str, Any]
+
+
+class UploadOut(Out):
+    saved: bool
+    path: str
+    restart_needed: list[str] = Field(
+        description="sections a reload does not apply: they take effect at the next restart"
+    )
+    check: CheckOut
+    detail: str
+
+
+class Accepted(Out):
+    detail: str
+
+
+# -- health, identity ------------------------------------------------------------------
+
+
+class LiveHealth(Out):
+    status: Literal["ok"]
+
+
+class ReadyOut(Out):
+    ready: bool
+    checks: dict[str, bool]
+    problems: list[str]
+
+
+class MeOut(Out):
+    name: str
+    role: Role

@@ -1,0 +1,58 @@
+"""Roles and what each may see (SPEC R10: access needs credentials, and only what a
+role needs). Pure.
+
+- `viewer`: wallboards and reports; caller numbers masked everywhere, no recordings, no
+  configuration, no search by caller number.
+- `supervisor`: reads everything (numbers in clear, voicemail audio, configuration).
+- `admin`: also changes things (configuration, reload, callbacks, voicemail handled).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    supervisor = "supervisor"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def allows(self, needed: Role) -> bool:
+        """Does this role include everything `needed` may do?"""
+        return self.rank >= needed.rank
+
+    @property
+    def sees_numbers(self) -> bool:
+        """May this role see customers' numbers in clear?"""
+        return self.allows(Role.supervisor)
+
+
+_RANK = {Role.viewer: 0, Role.supervisor: 1, Role.admin: 2}
+
+
+def mask_number(number: str) -> str:
+    """A caller number as a viewer sees it: its length kept, the middle hidden.
+
+    13812348000 -> 138****8000 (mobile: prefix and last four, the common Chinese
+    practice); 88886666 -> 88****66; short numbers keep only their last digit.
+    """
+    if not number:
+        return ""
+    plus = "+" if number.startswith("+") else ""
+    digits = number[len(plus):]
+    n = len(digits)
+    if n >= 11:
+        head, tail = 3, 4
+    elif n >= 7:
+        head, tail = 2, 2
+    else:
+        head, tail = 0, 1 if n > 1 else 0
+    return plus + digits[:head] + "*" * (n - head - tail) + digits[n - tail:]
+
+
+def shown_number(number: str, role: Role) -> str:
+    return number if role.sees_numbers else mask_number(number)

@@ -1,0 +1,194 @@
+"""What the callbacks capability does, for the API, the CLI and the service's
+periodic sync alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from ivr.callbacks.domain import (
+    DEFAULT_DUE_WITHIN,
+    NOTE_MAX,
+    Attempt,
+    AttemptRefused,
+    AttemptResult,
+    CallbackMonth,
+    CallbackTask,
+    Priority,
+    TaskClosed,
+    TaskStatus,
+    month_bounds,
+    task_for_call,
+)
+from ivr.callbacks.originate import Originator
+from ivr.callbacks.store import CallbackStore
+from ivr.clock import Clock, SystemClock
+
+log = structlog.get_logger(__name__)
+
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; an attempt later than this is refused
+SYNC_EVERY = 15.0  # seconds between two syncs in the running service
+
+
+class TaskNotFound(LookupError):
+    def __init__(self, linkedid: str) -> None:
+        super().__init__(f"no callback task for call {linkedid!r}")
+
+
+class CallbackRefused(ValueError):
+    """The request cannot be done as asked; the message says why (not found: see
+    TaskNotFound; closed: TaskClosed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    created: int
+    dismissed: int
+
+
+class CallbacksService:
+    def __init__(
+        self,
+        store: CallbackStore,
+        zone: Callable[[], ZoneInfo],
+        clock: Clock | None = None,
+        due_within: Mapping[Priority, timedelta] = DEFAULT_DUE_WITHIN,
+    ) -> None:
+        self.store = store
+        self.zone = zone  # the hotline's time zone, as configured now
+        self.clock = clock or SystemClock()
+        self.due_within = due_within
+
+    # -- tasks from calls ---------------------------------------------------------
+
+    async def sync(self) -> SyncResult:
+        """Create the task of every finished call that needs a callback and has none
+        (idempotent: keyed by linkedid); dismiss open, unattempted tasks whose call no
+        longer needs one."""
+        now = self.clock.now()
+        created = 0
+        while True:
+            records = await self.store.calls_without_task()
+            tasks = [t for r in records if (t := task_for_call(r, now, self.due_within))]
+            if not tasks:
+                break
+            created += await self.store.insert_tasks(tasks)
+            if len(records) < 500:
+                break
+        dismissed = 0
+        for linkedid in await self.store.open_tasks_no_longer_needed():
+            with contextlib.suppress(TaskClosed):
+                task = await self.store.change(
+                    linkedid, lambda t: t.dismiss(now, "the call no longer needs a callback")
+                )
+                dismissed += task is not None
+        if created or dismissed:
+            log.info("callbacks.synced", created=created, dismissed=dismissed)
+        return SyncResult(created, dismissed)
+
+    async def run_sync(self, every: float = SYNC_EVERY) -> None:
+        """Sync forever (a task of the running service); errors are logged, not fatal."""
+        while True:
+            try:
+                await self.sync()
+            except Exception as exc:  # the database may be briefly away: try again later
+                log.warning("callbacks.sync_failed", error=str(exc))
+            await asyncio.sleep(every)
+
+    # -- reading ------------------------------------------------------------------
+
+    async def task(self, linkedid: str) -> CallbackTask:
+        task = await self.store.task(linkedid)
+        if task is None:
+            raise TaskNotFound(linkedid)
+        return task
+
+    async def tasks(
+        self,
+        *,
+        status: TaskStatus | None = TaskStatus.open,
+        priority: Priority | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[CallbackTask]:
+        return await self.store.tasks(status=status, priority=priority, limit=limit, offset=offset)
+
+    async def month(self, year: int, month: int) -> CallbackMonth:
+        """The callback rate of a local calendar month (see CallbackMonth)."""
+        start, end = month_bounds(year, month, self.zone())
+        counts = await self.store.closed_counts(start, end)
+        return CallbackMonth(
+            year=year,
+            month=month,
+            done=counts.done,
+            failed=counts.failed,
+            dismissed=counts.dismissed,
+            attempts=counts.attempts,
+            open_now=counts.open_now,
+        )
+
+    # -- changing -----------------------------------------------------------------
+
+    async def record_attempt(
+        self,
+        linkedid: str,
+        result: AttemptResult,
+        *,
+        at: datetime | None = None,
+        by: str = "",
+        note: str = "",
+    ) -> CallbackTask:
+        now = self.clock.now()
+        when = now if at is None else at
+        if when.tzinfo is None:
+            raise CallbackRefused("the attempt's time needs a time zone")
+        if when > now + FUTURE_SLACK:
+            raise CallbackRefused(f"the attempt at {when.isoformat()} is in the future")
+        attempt = Attempt(when, result, by[:64], note.strip()[:NOTE_MAX])
+        zone = self.zone()
+        try:
+            task = await self.store.change(linkedid, lambda t: t.record(attempt, zone))
+        except AttemptRefused as exc:
+            raise CallbackRefused(str(exc)) from exc
+        if task is None:
+            raise TaskNotFound(linkedid)
+        return task
+
+    async def dismiss(self, linkedid: str, note: str, by: str = "") -> CallbackTask:
+        now = self.clock.now()
+        text = note.strip()[:NOTE_MAX]
+        if not text:
+            raise CallbackRefused("say why the task is dismissed")
+        signed = f"{text} ({by})" if by else text
+        task = await self.store.change(linkedid, lambda t: t.dismiss(now, signed))
+        if task is None:
+            raise TaskNotFound(linkedid)
+        return task
+
+    async def call_back(
+        self,
+        linkedid: str,
+        agent_endpoint: str,
+        originator: Originator,
+        agents: Mapping[str, str],
+    ) -> str:
+        """Ring the agent, then the customer; returns the agent channel's id. `agents`:
+        endpoint -> name of the configured agents (only they may be rung)."""
+        task = await self.task(linkedid)
+        if task.status.closed:
+            raise TaskClosed(task)
+        if agent_endpoint not in agents:
+            known = ", ".join(sorted(agents)) or "none configured"
+            raise CallbackRefused(f"unknown agent {agent_endpoint[:64]!r}; agents: {known}")
+        if not task.caller:
+            raise CallbackRefused("the caller was anonymous: there is no number to call")
+        # OriginateError (Asterisk refused or is away) goes to the caller as it is
+        channel = await originator.originate(agent_endpoint, task.caller, task.linkedid)
+        log.info("callbacks.originated", task=linkedid, agent=agent_endpoint, channel=channel)
+        return channel

@@ -1,0 +1,47 @@
+"""Wiring only: the journal for a configuration (store, migrations, writer, spool)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivr.config import HotlineConfig
+from ivr.journal.engine import database_url
+from ivr.journal.store import Store
+from ivr.journal.writer import JournalWriter
+
+SPOOL_NAME = "journal.spool"
+
+
+@dataclass
+class Journal:
+    store: Store
+    writer: JournalWriter  # what event sources emit to
+
+    def apply(self, config: HotlineConfig) -> None:
+        """A reloaded config: calls folded from now on use its line modes and cadence."""
+        configure_folding(self.store, config)
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.store.close()
+
+
+def open_store(config: HotlineConfig) -> Store:
+    """The configured store (SQLite in data_dir unless `service.database_url` is set)."""
+    store = Store(database_url(config))
+    configure_folding(store, config)
+    return store
+
+
+async def open_journal(config: HotlineConfig) -> Journal:
+    """The running service's journal. A database that is down at start-up is not fatal:
+    events wait in the spool, and the schema is brought up to date when it answers."""
+    store = open_store(config)
+    writer = JournalWriter(store, config.service.data_dir / SPOOL_NAME)
+    await writer.start()
+    return Journal(store, writer)
+
+
+def configure_folding(store: Store, config: HotlineConfig) -> None:
+    store.line_modes = {line.name: line.mode.value for line in config.lines}
+    store.cadence = config.hotline.ring_cadence_seconds

@@ -1,0 +1,388 @@
+"""The journal store: events in, call records and the rollup kept up to date, in one
+transaction per batch. Async (SQLAlchemy 2); SQLite by default, PostgreSQL supported.
+
+`ingest` is idempotent: events already stored (same key) are ignored, and a call whose
+events did not change is not touched. A changed call is re-folded from all its stored
+events; the rollup row of its arrival bucket loses the old record's tally and gains
+the new one's, so the rollup always equals a recount of `calls`.
+
+One writer per database (the service's `JournalWriter`) is assumed: on SQLite the write
+lock enforces it; on PostgreSQL two concurrent writers folding the same call could race.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ivr.domain.outcomes import fold
+from ivr.domain.rings import DEFAULT_CADENCE_SECONDS
+from ivr.journal.engine import WRITE, make_engine
+from ivr.journal.events import EventKind, JournalEvent
+from ivr.journal.migrate import upgrade_engine
+from ivr.journal.record import CallRecord, Outcome
+from ivr.journal.tables import (
+    RING_KEYS,
+    STAT_KEYS,
+    CallRow,
+    EventRow,
+    record_from_row,
+    record_to_row,
+    ring_stats_table,
+    stats_table,
+)
+from ivr.journal.tally import Tally, bucket_start, ring_tally
+
+CHUNK = 500  # keys per IN (...) list
+LOST_AFTER = timedelta(hours=2)  # no call lasts this long: its end was not reported
+
+events_table: Table = EventRow.__table__  # type: ignore[assignment]
+calls_table: Table = CallRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class StatRow:
+    bucket_start: datetime
+    line: str
+    mode: str
+    counters: tuple[int, ...]  # in the order of Tally.names()
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(*self.counters)
+
+
+class Store:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        busy_timeout: float = 5.0,
+        line_modes: Mapping[str, str] | None = None,
+        cadence: float = DEFAULT_CADENCE_SECONDS,
+    ) -> None:
+        self.url = url
+        self.engine = make_engine(url, schema=schema, busy_timeout=busy_timeout)
+        # how calls are folded; a config reload may change these for calls folded later
+        self.line_modes: Mapping[str, str] = dict(line_modes or {})
+        self.cadence = cadence
+        self._schema_ready = False
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Create or upgrade the journal's tables (Alembic, head)."""
+        await upgrade_engine(self.engine)
+        self._schema_ready = True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def ingest(self, events: Iterable[JournalEvent]) -> int:
+        """Store new events and re-fold the calls they belong to; returns how many of
+        the events were new (0 when all had been ingested before)."""
+        batch = {event.key: event for event in events}
+        if not batch:
+            return 0
+        if not self._schema_ready:  # a database first reached now (it was down, or new)
+            await self.migrate()
+        async with self._writing() as conn:
+            known = await self._known_keys(conn, list(batch))
+            new = [event for key, event in batch.items() if key not in known]
+            if not new:
+                return 0
+            insert = self._insert(events_table).on_conflict_do_nothing()
+            await conn.execute(insert, [_event_row(event) for event in new])
+            await self._refold(conn, sorted({event.linkedid for event in new}))
+        return len(new)
+
+    async def close_lost_calls(self, now: datetime, after: timedelta = LOST_AFTER) -> int:
+        """Calls still "in progress" long after they arrived lost their end (an AMI
+        outage at the wrong moment): end them at their last event, marked lost."""
+        query = (
+            select(CallRow.linkedid)
+            .where(CallRow.outcome.is_(None), CallRow.arrived_at < now - after)
+            .limit(CHUNK)
+        )
+        async with self.engine.connect() as conn:
+            linkedids = list((await conn.execute(query)).scalars())
+            last_seen = await self._last_event_times(conn, linkedids)
+        endings = [
+            JournalEvent(
+                linkedid=linkedid,
+                kind=EventKind.call_ended,
+                at=at,
+                source="journal",
+                data={"cause": "lost", "lost": True},
+            )
+            for linkedid, at in last_seen.items()
+        ]
+        await self.ingest(endings)
+        return len(endings)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    async def _known_keys(self, conn: AsyncConnection, keys: list[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(keys):
+            rows = await conn.execute(select(EventRow.key).where(EventRow.key.in_(chunk)))
+            known.update(rows.scalars())
+        return known
+
+    async def _refold(self, conn: AsyncConnection, linkedids: list[str]) -> None:
+        events = await self._events_by_call(conn, linkedids)
+        before = await self._records(conn, linkedids)
+        changes = _RollupChanges()
+        rows = []
+        for linkedid in linkedids:
+            record = fold(events[linkedid], self.line_modes, self.cadence)
+            changes.replace(before.get(linkedid), record)
+            rows.append(record_to_row(record))
+        await self._upsert_calls(conn, rows)
+        await self._add_to_rollups(conn, changes)
+
+    async def _upsert_calls(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        insert = self._insert(calls_table)
+        replace_all = {
+            column.name: insert.excluded[column.name]
+            for column in calls_table.columns
+            if not column.primary_key
+        }
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=["linkedid"], set_=replace_all), rows
+        )
+
+    async def _add_to_rollups(self, conn: AsyncConnection, changes: _RollupChanges) -> None:
+        calls = [
+            {"bucket_start": start, "line": line, "mode": mode, **tally.as_dict()}
+            for (start, line, mode), tally in changes.calls.items()
+            if tally
+        ]
+        rings = [
+            dict(zip(RING_KEYS, key, strict=True), attempts=count, ring_ms_sum=ms)
+            for key, (count, ms) in changes.rings.items()
+            if count or ms
+        ]
+        for table, keys, rows in (
+            (stats_table, STAT_KEYS, calls),
+            (ring_stats_table, RING_KEYS, rings),
+        ):
+            if not rows:
+                continue
+            insert = self._insert(table)
+            add = {
+                column.name: column + insert.excluded[column.name]
+                for column in table.columns
+                if column.name not in keys
+            }
+            await conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=add), rows)
+
+    def _insert(self, table: Table) -> Any:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def call(self, linkedid: str) -> CallRecord | None:
+        async with self.engine.connect() as conn:
+            return (await self._records(conn, [linkedid])).get(linkedid)
+
+    async def calls(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        line: str | None = None,
+        outcome: Outcome | str | None = None,
+        callback_needed: bool | None = None,
+        in_progress: bool | None = None,
+        limit: int = 50,
+    ) -> list[CallRecord]:
+        """Calls by arrival, newest first."""
+        query = select(calls_table).order_by(CallRow.arrived_at.desc()).limit(limit)
+        if since is not None:
+            query = query.where(CallRow.arrived_at >= since)
+        if until is not None:
+            query = query.where(CallRow.arrived_at < until)
+        if line is not None:
+            query = query.where(CallRow.line == line)
+        if outcome is not None:
+            query = query.where(CallRow.outcome == Outcome(outcome).value)
+        if callback_needed is not None:
+            query = query.where(CallRow.callback_needed.is_(callback_needed))
+        if in_progress is not None:
+            ongoing = CallRow.outcome.is_(None)
+            query = query.where(ongoing if in_progress else ~ongoing)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings()
+            return [record_from_row(row) for row in rows]
+
+    async def events_of(self, linkedid: str) -> list[JournalEvent]:
+        async with self.engine.connect() as conn:
+            return (await self._events_by_call(conn, [linkedid]))[linkedid]
+
+    async def stats(
+        self, start: datetime, end: datetime, line: str | None = None
+    ) -> list[StatRow]:
+        """Rollup rows of the buckets that start in [start, end)."""
+        query = select(stats_table).where(
+            stats_table.c.bucket_start >= start, stats_table.c.bucket_start < end
+        )
+        if line is not None:
+            query = query.where(stats_table.c.line == line)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query)
+            return [StatRow(row[0], row[1], row[2], tuple(map(int, row[3:]))) for row in result]
+
+    async def ring_stats(
+        self, start: datetime, end: datetime, line: str | None = None
+    ) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """Ring attempts of calls that arrived in [start, end), by (who, role, result):
+        (attempts, milliseconds rung)."""
+        t = ring_stats_table
+        query = (
+            select(t.c.who, t.c.role, t.c.result, func.sum(t.c.attempts), func.sum(t.c.ring_ms_sum))
+            .where(t.c.bucket_start >= start, t.c.bucket_start < end)
+            .group_by(t.c.who, t.c.role, t.c.result)
+        )
+        if line is not None:
+            query = query.where(t.c.line == line)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {(who, role, result): (int(n), int(ms)) for who, role, result, n, ms in rows}
+
+    async def totals(self) -> dict[tuple[str, str], Tally]:
+        """All-time counters by (line, mode): what the exporter's `_total` counters show."""
+        t = stats_table
+        names = Tally.names()
+        query = select(t.c.line, t.c.mode, *(func.sum(t.c[name]) for name in names)).group_by(
+            t.c.line, t.c.mode
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {
+                (row[0], row[1]): Tally(*(int(value or 0) for value in row[2:])) for row in rows
+            }
+
+    async def count_events(self) -> int:
+        async with self.engine.connect() as conn:
+            count = await conn.execute(select(func.count()).select_from(EventRow))
+            return int(count.scalar_one())
+
+    async def _records(
+        self, conn: AsyncConnection, linkedids: list[str]
+    ) -> dict[str, CallRecord]:
+        records: dict[str, CallRecord] = {}
+        for chunk in _chunks(linkedids):
+            rows = await conn.execute(select(calls_table).where(CallRow.linkedid.in_(chunk)))
+            records.update((row["linkedid"], record_from_row(row)) for row in rows.mappings())
+        return records
+
+    async def _events_by_call(
+        self, conn: AsyncConnection, linkedids: list[str]
+    ) -> dict[str, list[JournalEvent]]:
+        events: dict[str, list[JournalEvent]] = {linkedid: [] for linkedid in linkedids}
+        for chunk in _chunks(linkedids):
+            query = (
+                select(events_table)
+                .where(EventRow.linkedid.in_(chunk))
+                .order_by(EventRow.at, EventRow.id)
+            )
+            for row in (await conn.execute(query)).mappings():
+                event = _event_of_row(row)
+                if event is not None:
+                    events[event.linkedid].append(event)
+        return events
+
+    async def _last_event_times(
+        self, conn: AsyncConnection, linkedids: list[str]
+    ) -> dict[str, datetime]:
+        last: dict[str, datetime] = {}
+        for chunk in _chunks(linkedids):
+            query = (
+                select(EventRow.linkedid, func.max(EventRow.at).label("at"))
+                .where(EventRow.linkedid.in_(chunk))
+                .group_by(EventRow.linkedid)
+            )
+            for linkedid, at in await conn.execute(query):
+                # func.max loses the column type on SQLite: it comes back as text
+                last[linkedid] = _as_utc(at)
+        return last
+
+
+class _RollupChanges:
+    """What a batch changes in the rollups: each re-folded call moves its old record's
+    contribution out and its new one in (possibly to another bucket or line)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[tuple[datetime, str, str], Tally] = defaultdict(Tally)
+        self.rings: dict[tuple[datetime, str, str, str, str], tuple[int, int]] = {}
+
+    def replace(self, old: CallRecord | None, new: CallRecord) -> None:
+        if old is not None:
+            self._add(old, -1)
+        self._add(new, +1)
+
+    def _add(self, record: CallRecord, sign: int) -> None:
+        start = bucket_start(record.arrived_at)
+        key = (start, record.line, record.mode.value)
+        tally = Tally.of(record)
+        self.calls[key] = self.calls[key] + tally if sign > 0 else self.calls[key] - tally
+        for (who, role, result), (count, ms) in ring_tally(record).items():
+            ring_key = (start, record.line, who, role, result)
+            old_count, old_ms = self.rings.get(ring_key, (0, 0))
+            self.rings[ring_key] = (old_count + sign * count, old_ms + sign * ms)
+
+
+def _event_row(event: JournalEvent) -> dict[str, Any]:
+    return {
+        "key": event.key,
+        "linkedid": event.linkedid,
+        "kind": event.kind.value,
+        "at": event.at,
+        "source": event.source,
+        "data": event.data,
+    }
+
+
+def _event_of_row(row: Mapping[Any, Any]) -> JournalEvent | None:
+    try:
+        kind = EventKind(row["kind"])
+    except ValueError:  # a kind this version does not know: keep it, do not fold it
+        return None
+    return JournalEvent(
+        linkedid=row["linkedid"],
+        kind=kind,
+        at=row["at"],
+        source=row["source"],
+        data=dict(row["data"] or {}),
+        key=row["key"],
+    )
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]

@@ -1,0 +1,256 @@
+"""The journal's tables (SQLAlchemy 2 models) and the call record <-> row mapping.
+
+- `journal_events`: every event once (unique `key`: ingestion is idempotent).
+- `calls`: one row per call (`linkedid`), the folded record; indexed by arrival.
+- `call_stats_15min`: the rollup, one row per 15-minute bucket of arrival (UTC), line
+  and line mode, with the counters of `ivr.journal.tally.Tally`.
+- `ring_stats_15min`: ring attempts (agents and on-call staff) by bucket, line, person
+  and result: how many, and how long they rang.
+
+The schema is created by the Alembic migrations in `ivr/journal/migrations/`; a test
+checks that they and these models agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ivr.config import LineMode
+from ivr.journal.record import (
+    AbandonPlace,
+    CallRecord,
+    MenuChoice,
+    OncallResult,
+    Outcome,
+    RingAttempt,
+)
+from ivr.journal.tally import Tally
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (naive text) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value.isoformat()} has no time zone; the journal stores UTC")
+        utc = value.astimezone(UTC)
+        # SQLite keeps text: one offset-free format keeps comparisons and sorting right
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EventRow(Base):
+    __tablename__ = "journal_events"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    linkedid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON())
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_journal_events_key"),
+        Index("ix_journal_events_linkedid", "linkedid"),
+    )
+
+
+class CallRow(Base):
+    __tablename__ = "calls"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(8))
+    caller: Mapped[str] = mapped_column(String(32))
+    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ivr_answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    controller_absent: Mapped[bool] = mapped_column(Boolean())
+    off_hours: Mapped[bool] = mapped_column(Boolean())
+    menu_choices: Mapped[list[Any]] = mapped_column(JSON())
+    service: Mapped[str | None] = mapped_column(String(64))
+    human_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    human_target: Mapped[str | None] = mapped_column(String(8))
+    attempts: Mapped[list[Any]] = mapped_column(JSON())
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    wait_seconds: Mapped[float | None] = mapped_column(Float())
+    rings: Mapped[int | None] = mapped_column(Integer())
+    within_three_rings: Mapped[bool | None] = mapped_column(Boolean())
+    abandon_place: Mapped[str | None] = mapped_column(String(24))
+    abandon_wait_seconds: Mapped[float | None] = mapped_column(Float())
+    voicemail_file: Mapped[str | None] = mapped_column(Text())
+    voicemail_seconds: Mapped[float | None] = mapped_column(Float())
+    voicemail_urgent: Mapped[bool] = mapped_column(Boolean())
+    oncall_result: Mapped[str | None] = mapped_column(String(16))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_cause: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    callback_needed: Mapped[bool] = mapped_column(Boolean())
+    event_count: Mapped[int] = mapped_column(Integer())
+
+    __table_args__ = (
+        Index("ix_calls_arrived_at", "arrived_at"),
+        Index("ix_calls_line_arrived_at", "line", "arrived_at"),
+    )
+
+
+def _counter(name: str) -> Column[int]:
+    return Column(name, BigInteger(), nullable=False, server_default="0")
+
+
+stats_table = Table(
+    "call_stats_15min",
+    Base.metadata,
+    Column("bucket_start", UtcDateTime(), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("mode", String(8), primary_key=True),
+    *(_counter(name) for name in Tally.names()),
+)
+STAT_KEYS = ("bucket_start", "line", "mode")
+
+# agent ring time (SPEC §3): every attempt, ring-no-answer included, by who and result
+ring_stats_table = Table(
+    "ring_stats_15min",
+    Base.metadata,
+    Column("bucket_start", UtcDateTime(), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("who", String(64), primary_key=True),
+    Column("role", String(8), primary_key=True),
+    Column("result", String(16), primary_key=True),
+    _counter("attempts"),
+    _counter("ring_ms_sum"),
+)
+RING_KEYS = ("bucket_start", "line", "who", "role", "result")
+
+
+# -- call record <-> row ---------------------------------------------------------------
+
+
+def record_to_row(record: CallRecord) -> dict[str, Any]:
+    return {
+        "linkedid": record.linkedid,
+        "line": record.line,
+        "mode": record.mode.value,
+        "caller": record.caller,
+        "arrived_at": record.arrived_at,
+        "ivr_answered_at": record.ivr_answered_at,
+        "controller_absent": record.controller_absent,
+        "off_hours": record.off_hours,
+        "menu_choices": [
+            {"key": c.key, "service": c.service, "at": c.at.isoformat()}
+            for c in record.menu_choices
+        ],
+        "service": record.service,
+        "human_requested_at": record.human_requested_at,
+        "human_target": record.human_target,
+        "attempts": [
+            {
+                "who": a.who,
+                "role": a.role,
+                "from": a.started_at.isoformat(),
+                "to": a.ended_at.isoformat() if a.ended_at else None,
+                "result": a.result,
+            }
+            for a in record.attempts
+        ],
+        "answered_by": record.answered_by,
+        "answered_at": record.answered_at,
+        "wait_seconds": record.wait_seconds,
+        "rings": record.rings,
+        "within_three_rings": record.within_three_rings,
+        "abandon_place": record.abandon_place.value if record.abandon_place else None,
+        "abandon_wait_seconds": record.abandon_wait_seconds,
+        "voicemail_file": record.voicemail_file,
+        "voicemail_seconds": record.voicemail_seconds,
+        "voicemail_urgent": record.voicemail_urgent,
+        "oncall_result": record.oncall_result.value if record.oncall_result else None,
+        "ended_at": record.ended_at,
+        "end_cause": record.end_cause,
+        "outcome": record.outcome.value if record.outcome else None,
+        "callback_needed": record.callback_needed,
+        "event_count": record.event_count,
+    }
+
+
+def record_from_row(row: Mapping[Any, Any]) -> CallRecord:
+    return CallRecord(
+        linkedid=row["linkedid"],
+        arrived_at=row["arrived_at"],
+        line=row["line"],
+        mode=LineMode(row["mode"]),
+        caller=row["caller"],
+        ivr_answered_at=row["ivr_answered_at"],
+        controller_absent=bool(row["controller_absent"]),
+        off_hours=bool(row["off_hours"]),
+        menu_choices=tuple(
+            MenuChoice(c["key"], c["service"], datetime.fromisoformat(c["at"]))
+            for c in row["menu_choices"] or ()
+        ),
+        service=row["service"],
+        human_requested_at=row["human_requested_at"],
+        human_target=row["human_target"],
+        attempts=tuple(
+            RingAttempt(
+                a["who"],
+                a["role"],
+                datetime.fromisoformat(a["from"]),
+                datetime.fromisoformat(a["to"]) if a["to"] else None,
+                a["result"],
+            )
+            for a in row["attempts"] or ()
+        ),
+        answered_by=row["answered_by"],
+        answered_at=row["answered_at"],
+        wait_seconds=row["wait_seconds"],
+        rings=row["rings"],
+        within_three_rings=row["within_three_rings"],
+        abandon_place=AbandonPlace(row["abandon_place"]) if row["abandon_place"] else None,
+        abandon_wait_seconds=row["abandon_wait_seconds"],
+        voicemail_file=row["voicemail_file"],
+        voicemail_seconds=row["voicemail_seconds"],
+        voicemail_urgent=bool(row["voicemail_urgent"]),
+        oncall_result=OncallResult(row["oncall_result"]) if row["oncall_result"] else None,
+        ended_at=row["ended_at"],
+        end_cause=row["end_cause"],
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        callback_needed=bool(row["callback_needed"]),
+        event_count=row["event_count"],
+    )

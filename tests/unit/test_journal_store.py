@@ -1,0 +1,349 @@
+"""The journal store on SQLite and, with HOTLINE_TEST_DATABASE_URL set, on PostgreSQL
+(each test in a schema of its own): ingestion is idempotent, batches may split and
+reorder a call's events freely, and the rollup always equals a recount of the calls.
+
+The `database` and `store` fixtures are shared with the writer tests.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ivr.domain.outcomes import fold
+from ivr.journal.events import EventKind, JournalEvent
+from ivr.journal.migrate import VERSION_TABLE
+from ivr.journal.queries import day_range, month_range, recount, report, today_range
+from ivr.journal.record import AbandonPlace, Outcome
+from ivr.journal.store import Store
+from ivr.journal.tables import Base
+from ivr.journal.tally import Tally
+from tests.unit.test_outcomes import (
+    MODES,
+    T0,
+    CallScript,
+    answered_by_agent,
+    night_transfer,
+)
+
+PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[pytest.mark.postgres,
+               pytest.mark.skipif(not PG_URL, reason="HOTLINE_TEST_DATABASE_URL is not set")],
+    ),
+]
+
+
+@dataclass
+class Database:
+    url: str
+    schema: str | None = None
+
+    def store(self, **options: Any) -> Store:
+        options.setdefault("line_modes", MODES)
+        return Store(self.url, schema=self.schema, **options)
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        yield Database(f"sqlite+aiosqlite:///{tmp_path}/journal.sqlite3")
+        return
+    schema = f"hotline_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(PG_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield Database(PG_URL, schema)
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[Store]:
+    store = database.store()
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+def a_day_of_calls(count: int = 40, seed: int = 7, start: datetime = T0) -> list[CallScript]:
+    """Calls of every kind spread over a few hours, some still in progress."""
+    rng = random.Random(seed)
+    calls = []
+    for n in range(count):
+        linkedid = f"1762135200.{n}"
+        at = start + timedelta(minutes=rng.randrange(0, 6 * 60), seconds=rng.random() * 60)
+        kind = n % 8
+        if kind in (0, 1, 2):
+            call = answered_by_agent(linkedid, wait=rng.uniform(0, 40), start=at)
+        elif kind == 3:
+            call = night_transfer(linkedid, answered=True)
+            call.start = at
+            call = _moved(call, at)
+        elif kind == 4:
+            call = _moved(night_transfer(linkedid, answered=False), at).ends(70.0)
+        elif kind == 5:
+            call = CallScript(linkedid, start=at).arrives().menu().asks_for_person(at=10.0)
+            call.at(10 + rng.uniform(1, 90), EventKind.queue_abandoned).ends(100.0)
+        elif kind == 6:
+            call = CallScript(linkedid, line="legacy", start=at).arrives()
+            call.at(0.01, EventKind.call_rejected_busy, line="legacy").ends(0.2, cause="17")
+        else:
+            call = CallScript(linkedid, start=at).arrives().menu().asks_for_person(at=10.0)
+            if n % 16 == 7:
+                call.ends(300.0)  # a caller who waited, then hung up
+        calls.append(call)
+    return calls
+
+
+def _moved(call: CallScript, start: datetime) -> CallScript:
+    moved = CallScript(call.linkedid, call.line, start)
+    for event in call.events:
+        offset = (event.at - call.start).total_seconds()
+        moved.at(offset, event.kind, event.source, **event.data)
+    return moved
+
+
+def all_events(calls: list[CallScript]) -> list[JournalEvent]:
+    return [event for call in calls for event in call.events]
+
+
+async def rollup(store: Store) -> dict[tuple[datetime, str, str], Tally]:
+    rows = await store.stats(T0 - timedelta(days=40), T0 + timedelta(days=40))
+    return {(row.bucket_start, row.line, row.mode): row.tally for row in rows if any(row.counters)}
+
+
+# -- idempotency and order --------------------------------------------------------------
+
+
+async def test_ingesting_the_same_events_twice_changes_nothing(store: Store) -> None:
+    events = all_events(a_day_of_calls())
+    assert await store.ingest(events) == len(events)
+    first_report = await report(store, *day_range("2026-11-03", SHANGHAI), zone=SHANGHAI)
+    first_calls = await store.calls(limit=1000)
+
+    assert await store.ingest(events) == 0
+    assert await store.ingest(list(reversed(events))[:17]) == 0
+
+    again = await report(store, *day_range("2026-11-03", SHANGHAI), zone=SHANGHAI)
+    assert again.tally == first_report.tally
+    assert again.kpi == first_report.kpi
+    assert await store.calls(limit=1000) == first_calls
+    assert await store.count_events() == len(events)
+
+
+async def test_events_split_over_batches_in_any_order_give_the_same_records(
+    store: Store,
+) -> None:
+    calls = a_day_of_calls(seed=11)
+    events = all_events(calls)
+    rng = random.Random(3)
+    noisy = events + rng.sample(events, len(events) // 3)
+    rng.shuffle(noisy)
+    while noisy:
+        size = rng.randrange(1, 60)
+        await store.ingest(noisy[:size])
+        noisy = noisy[size:]
+    for call in calls:
+        assert await store.call(call.linkedid) == fold(call.events, MODES, 5.0)
+    assert await rollup(store) == await recount(
+        store, T0 - timedelta(days=1), T0 + timedelta(days=1)
+    )
+
+
+async def test_the_rollup_follows_calls_from_in_progress_to_their_outcome(store: Store) -> None:
+    calls = a_day_of_calls(count=24, seed=5)
+    events = all_events(calls)
+    cut = {call.linkedid: len(call.events) // 2 for call in calls}
+    early = [e for call in calls for e in call.events[: cut[call.linkedid]]]
+    late = [e for call in calls for e in call.events[cut[call.linkedid]:]]
+    await store.ingest(early)
+    period = day_range("2026-11-03", SHANGHAI)
+    midway = await report(store, *period, zone=SHANGHAI)
+    assert midway.tally.in_progress > 0
+    assert await rollup(store) == await recount(store, *period)
+
+    await store.ingest(late)
+    done = await report(store, *period, zone=SHANGHAI)
+    expected = sum((Tally.of(fold(c.events, MODES, 5.0)) for c in calls), Tally())
+    assert done.tally == expected
+    assert done.tally.offered + done.tally.in_progress == len(calls)
+    assert await rollup(store) == await recount(store, *period)
+    assert await store.count_events() == len(events)
+
+
+async def test_a_late_arrival_event_moves_the_call_to_the_bucket_it_arrived_in(
+    store: Store,
+) -> None:
+    start = datetime(2026, 11, 3, 1, 59, 59, 990000, tzinfo=UTC)  # bucket 01:45, the rest 02:00
+    call = answered_by_agent(start=start)
+    arrival, rest = call.events[0], call.events[1:]
+    await store.ingest(rest)
+    assert set(await rollup(store)) == {(datetime(2026, 11, 3, 2, 0, tzinfo=UTC), "main", "ivr")}
+    await store.ingest([arrival])
+    assert set(await rollup(store)) == {
+        (datetime(2026, 11, 3, 1, 45, tzinfo=UTC), "main", "ivr")
+    }
+    record = await store.call(call.linkedid)
+    assert record is not None and record.arrived_at == start and record.caller == "13800001111"
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+async def test_month_and_day_reports_follow_the_local_time_zone(store: Store) -> None:
+    last_of_november = datetime(2026, 11, 30, 15, 59, 50, tzinfo=UTC)  # 23:59:50 local
+    first_of_december = datetime(2026, 11, 30, 16, 0, 10, tzinfo=UTC)  # 00:00:10 local
+    await store.ingest(answered_by_agent("nov", start=last_of_november, wait=20).events)
+    await store.ingest(answered_by_agent("dec", start=first_of_december, wait=3).events)
+
+    november = await report(store, *month_range("2026-11", SHANGHAI), zone=SHANGHAI)
+    december = await report(store, *month_range("2026-12", SHANGHAI), zone=SHANGHAI)
+    assert (november.tally.offered, december.tally.offered) == (1, 1)
+    assert november.by_hour[23].tally.offered == 1
+    assert november.by_weekday[0].tally.offered == 1  # Monday 30 November
+    assert december.by_weekday[1].tally.offered == 1
+    assert november.kpi.within_three_rings_rate.value == 0.0
+    assert december.kpi.within_three_rings_rate.value == 1.0
+
+    in_utc = await report(store, *month_range("2026-11", "UTC"), zone="UTC")
+    assert in_utc.tally.offered == 2
+    day = await report(store, *day_range("2026-12-01", SHANGHAI), zone=SHANGHAI)
+    assert day.tally.offered == 1
+    today = await report(store, *today_range(first_of_december, SHANGHAI), zone=SHANGHAI)
+    assert today.tally == day.tally
+
+
+async def test_a_report_shows_every_part_of_spec_section_3(store: Store) -> None:
+    await store.ingest(all_events(a_day_of_calls(count=48, seed=2)))
+    result = await report(store, *day_range("2026-11-03", SHANGHAI), zone=SHANGHAI)
+    tally = result.tally
+    assert set(result.per_line) == {"main", "legacy"}
+    assert result.per_line["legacy"].kpi.manual_answer_rate.denominator == 6
+    assert result.per_line["legacy"].kpi.auto_answer_rate.value is None
+    assert sum(tally.rings().values()) == tally.answered_by_person
+    assert tally.answer_count == tally.answered_by_person
+    assert sum(count for count, _ in tally.abandoned().values()) == tally.outcome_abandoned
+    assert sum(tally.oncall().values()) == 12
+    assert sum(tally.outcomes().values()) == tally.offered
+    assert result.kpi.no_answer_rate.numerator == tally.outcome_busy
+    assert sum(s.tally.offered for s in result.by_hour) == tally.offered
+    assert sum(s.tally.offered for s in result.by_weekday) == tally.offered
+    quantile = tally.answer_quantile(0.5)
+    assert quantile is not None and 0 < quantile <= 45
+    attempts = result.ring_attempts
+    assert attempts[("Li Lei", "oncall", "noanswer")] == (12, 12 * 20_000)
+    assert attempts[("Zhao Min", "oncall", "busy")][0] == 6
+
+
+async def test_a_line_report_counts_that_line_only(store: Store) -> None:
+    await store.ingest(all_events(a_day_of_calls(count=48, seed=2)))
+    period = day_range("2026-11-03", SHANGHAI)
+    whole = await report(store, *period, zone=SHANGHAI)
+    legacy = await report(store, *period, zone=SHANGHAI, line="legacy")
+    assert legacy.tally == whole.per_line["legacy"].tally
+    assert set(legacy.per_line) == {"legacy"}
+
+
+async def test_all_time_totals_by_line_and_mode(store: Store) -> None:
+    await store.ingest(all_events(a_day_of_calls(count=16)))
+    totals = await store.totals()
+    assert set(totals) == {("main", "ivr"), ("legacy", "manual")}
+    assert totals[("legacy", "manual")].outcome_busy == 2
+
+
+# -- call lists -------------------------------------------------------------------------------
+
+
+async def test_calls_can_be_listed_by_line_outcome_time_and_callbacks(store: Store) -> None:
+    calls = a_day_of_calls(count=32, seed=9)
+    await store.ingest(all_events(calls))
+    newest = await store.calls(limit=5)
+    assert len(newest) == 5
+    assert [r.arrived_at for r in newest] == sorted((r.arrived_at for r in newest), reverse=True)
+    assert {r.line for r in await store.calls(line="legacy", limit=100)} == {"legacy"}
+    busy = await store.calls(outcome="busy", limit=100)
+    assert len(busy) == 4 and all(r.outcome is Outcome.busy for r in busy)
+    owed = await store.calls(callback_needed=True, limit=100)
+    assert owed and all(r.callback_needed for r in owed)
+    ongoing = await store.calls(in_progress=True, limit=100)
+    assert ongoing and all(r.outcome is None for r in ongoing)
+    since = T0 + timedelta(hours=3)
+    assert all(r.arrived_at >= since for r in await store.calls(since=since, limit=100))
+
+
+async def test_a_call_keeps_its_events_and_its_attempts(store: Store) -> None:
+    call = night_transfer("n1", answered=True)
+    await store.ingest(call.events + call.events[:3])
+    events = await store.events_of("n1")
+    assert [e.key for e in events] == [e.key for e in sorted(call.events, key=lambda e: e.at)]
+    assert events[0].at.tzinfo is not None
+    record = await store.call("n1")
+    assert record is not None
+    assert [(a.who, a.role, a.result) for a in record.attempts] == [
+        ("Li Lei", "oncall", "noanswer"), ("Zhao Min", "oncall", "answered")
+    ]
+    assert await store.call("nobody") is None
+    assert await store.events_of("nobody") == []
+
+
+async def test_calls_whose_end_was_never_reported_are_closed_as_lost(store: Store) -> None:
+    stuck = CallScript("stuck").arrives().menu().asks_for_person(at=10.0)
+    await store.ingest(stuck.events)
+    await store.ingest(answered_by_agent("fine").events)
+    assert await store.close_lost_calls(T0 + timedelta(minutes=30)) == 0
+    assert await store.close_lost_calls(T0 + timedelta(hours=3)) == 1
+    record = await store.call("stuck")
+    assert record is not None
+    assert (record.outcome, record.end_cause, record.abandon_place) == (
+        Outcome.abandoned, "lost", AbandonPlace.queue
+    )
+    assert record.ended_at == T0 + timedelta(seconds=12)
+    assert await store.close_lost_calls(T0 + timedelta(hours=3)) == 0
+    assert await rollup(store) == await recount(store, T0 - timedelta(1), T0 + timedelta(1))
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+
+async def test_the_migrations_build_exactly_the_tables_of_the_models(store: Store) -> None:
+    def ours(name: str | None, kind: str, parent: Any) -> bool:
+        return kind != "table" or name in Base.metadata.tables
+
+    def differences(connection: Connection) -> list[Any]:
+        options = {"version_table": VERSION_TABLE, "include_name": ours}
+        context = MigrationContext.configure(connection, opts=options)
+        return list(compare_metadata(context, Base.metadata))
+
+    async with store.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
+    await store.migrate()  # again: nothing to do
+
+
+async def test_a_fresh_database_gets_its_schema_on_the_first_ingest(database: Database) -> None:
+    store = database.store()
+    try:
+        assert await store.ingest(answered_by_agent().events) == 9
+        assert (await store.calls())[0].outcome is Outcome.answered_by_agent
+    finally:
+        await store.close()

@@ -1,0 +1,471 @@
+"""Journal events -> one call record with exactly one outcome (SPEC §3).
+
+Every outcome, every abandon place, duplicates, out-of-order arrival, night transfers,
+and how each call counts in the rates. `CallScript` builds realistic event sequences;
+the store and writer tests use it too.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.config import LineMode
+from ivr.domain.outcomes import fold
+from ivr.journal.events import EventKind, JournalEvent
+from ivr.journal.record import AbandonPlace, Counts, OncallResult, Outcome, normalise_caller
+
+T0 = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Tuesday
+MODES = {"main": "ivr", "legacy": "manual"}
+
+
+class CallScript:
+    """A call's events, written as the sources would report them."""
+
+    def __init__(
+        self, linkedid: str = "1762135200.1", line: str = "main", start: datetime = T0
+    ) -> None:
+        self.linkedid = linkedid
+        self.line = line
+        self.start = start
+        self.events: list[JournalEvent] = []
+
+    def at(
+        self, offset: float, kind: EventKind, source: str = "ami", /, **data: Any
+    ) -> CallScript:
+        self.events.append(
+            JournalEvent(
+                linkedid=self.linkedid,
+                kind=kind,
+                at=self.start + timedelta(seconds=offset),
+                source=source,
+                data=data,
+            )
+        )
+        return self
+
+    # the usual openings
+
+    def arrives(self, caller: str = "13800001111") -> CallScript:
+        mode = MODES.get(self.line, "ivr")
+        self.at(0, EventKind.call_arrived, line=self.line, mode=mode, caller=caller)
+        if mode == "ivr":
+            self.at(0.05, EventKind.ivr_answered, line=self.line)
+        return self
+
+    def menu(self, key: str = "2", service: str = "repair", after: float = 8.0) -> CallScript:
+        self.at(0.2, EventKind.prompt_played, "ari", line=self.line, prompt="greeting,menu")
+        return self.at(after, EventKind.menu_choice, "ari", key=key, service=service, attempt=1)
+
+    def asks_for_person(self, at: float = 10.0, target: str = "queue") -> CallScript:
+        self.at(at, EventKind.human_requested, line=self.line, service="repair", target=target)
+        if target == "queue":
+            self.at(at + 2, EventKind.queue_joined, queue="hotline", position=1)
+        return self
+
+    def ends(self, at: float, cause: str = "16") -> CallScript:
+        return self.at(at, EventKind.call_ended, cause=cause)
+
+
+def answered_by_agent(linkedid: str = "1762135200.1", wait: float = 9.0, **kw: Any) -> CallScript:
+    call = CallScript(linkedid, **kw).arrives().menu().asks_for_person(at=10.0)
+    call.at(12.5, EventKind.agent_ring_started, agent="Wang Fang", leg="a1")
+    call.at(10.0 + wait, EventKind.agent_answered, agent="Wang Fang", leg="a1", hold_seconds=wait)
+    return call.ends(10.0 + wait + 120)
+
+
+def night_transfer(linkedid: str = "1762135200.2", answered: bool = True) -> CallScript:
+    call = CallScript(linkedid).arrives()
+    call.at(0.1, EventKind.off_hours, "ari", line="main")
+    call.at(6.0, EventKind.menu_choice, "ari", key="1", service="emergency", attempt=1)
+    call.asks_for_person(at=6.2, target="oncall")
+    call.at(6.3, EventKind.oncall_ring_started, line="main", person="Li Lei", order="1")
+    call.at(26.3, EventKind.oncall_ring_ended, line="main", person="Li Lei", order="1",
+            result="noanswer", cause="19")
+    call.at(26.4, EventKind.oncall_ring_started, line="main", person="Zhao Min", order="2")
+    if answered:
+        call.at(33.0, EventKind.oncall_answered, line="main", person="Zhao Min")
+        call.at(300.0, EventKind.oncall_ring_ended, line="main", person="Zhao Min", order="2",
+                result="answered")
+        return call.ends(300.1)
+    call.at(46.4, EventKind.oncall_ring_ended, line="main", person="Zhao Min", order="2",
+            result="busy", cause="17")
+    call.at(46.5, EventKind.oncall_chain_failed, line="main")
+    call.at(46.6, EventKind.voicemail_started, line="main", urgent="1")
+    return call
+
+
+def folded(call: CallScript | list[JournalEvent]) -> Any:
+    events = call.events if isinstance(call, CallScript) else call
+    return fold(events, MODES, 5.0)
+
+
+# -- outcomes -----------------------------------------------------------------------------
+
+
+def test_an_agent_answer_records_wait_rings_and_the_attempt() -> None:
+    record = folded(answered_by_agent(wait=14.9))
+    assert record.outcome is Outcome.answered_by_agent
+    assert record.answered_by == "Wang Fang"
+    assert record.wait_seconds == pytest.approx(14.9)
+    assert (record.rings, record.within_three_rings) == (3, True)
+    assert record.service == "repair"
+    assert [(a.who, a.role, a.result) for a in record.attempts] == [
+        ("Wang Fang", "agent", "answered")
+    ]
+    assert record.attempts[0].ring_seconds == pytest.approx(12.4)
+    assert record.counts_as == Counts(
+        offered=True, ivr_answered=True, human_requested=True, answered_by_person=True,
+        answered_within_three_rings=True, unanswered=False,
+    )
+    assert not record.callback_needed
+
+
+def test_fifteen_seconds_of_waiting_is_the_fourth_ring() -> None:
+    record = folded(answered_by_agent(wait=15.0))
+    assert (record.rings, record.within_three_rings) == (4, False)
+    assert record.counts_as.answered_by_person
+    assert not record.counts_as.answered_within_three_rings
+
+
+def test_a_full_line_is_busy_and_counts_as_offered_but_unanswered() -> None:
+    call = CallScript(line="main")
+    call.at(0, EventKind.call_arrived, line="main", mode="ivr", caller="139")
+    call.at(0.01, EventKind.call_rejected_busy, line="main").ends(0.5, cause="17")
+    record = folded(call)
+    assert record.outcome is Outcome.busy
+    assert record.counts_as.offered
+    assert record.counts_as.unanswered  # nobody, not even the IVR, answered it
+    assert not record.counts_as.ivr_answered
+
+
+def test_an_on_call_answer_at_night_is_answered_by_a_person() -> None:
+    record = folded(night_transfer(answered=True))
+    assert record.outcome is Outcome.answered_by_oncall
+    assert record.oncall_result is OncallResult.answered
+    assert record.answered_by == "Zhao Min"
+    assert record.human_target == "oncall"
+    assert record.wait_seconds == pytest.approx(26.8)
+    assert record.rings == 6
+    assert [(a.who, a.result) for a in record.attempts] == [
+        ("Li Lei", "noanswer"), ("Zhao Min", "answered")
+    ]
+    # the ring ended at the answer, not when Dial returned after the conversation
+    assert record.attempts[1].ring_seconds == pytest.approx(6.6)
+    assert record.counts_as.human_requested and record.counts_as.answered_by_person
+
+
+def test_a_failed_emergency_chain_then_a_message_is_a_voicemail_owed_a_callback() -> None:
+    call = night_transfer(answered=False)
+    call.at(60.0, EventKind.voicemail_recorded, line="main", file="/vm/1.wav", seconds=9.5,
+            urgent="1")
+    record = folded(call.ends(60.1))
+    assert record.outcome is Outcome.voicemail
+    assert record.oncall_result is OncallResult.failed
+    assert (record.voicemail_file, record.voicemail_seconds) == ("/vm/1.wav", 9.5)
+    assert record.voicemail_urgent
+    assert record.callback_needed
+    assert not record.counts_as.unanswered
+    assert record.counts_as.human_requested and not record.counts_as.answered_by_person
+
+
+def test_a_failed_emergency_chain_without_a_message_is_abandoned_at_the_prompt() -> None:
+    record = folded(night_transfer(answered=False).ends(50.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.abandon_place is AbandonPlace.voicemail_prompt
+    assert record.oncall_result is OncallResult.failed
+    assert record.callback_needed
+    assert record.abandon_wait_seconds == pytest.approx(50.0 - 6.2)
+
+
+def test_hanging_up_while_on_call_staff_are_ringing_is_abandoned_at_oncall() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari").at(4, EventKind.menu_choice, key="1",
+                                                 service="emergency")
+    call.asks_for_person(at=4.1, target="oncall")
+    call.at(4.2, EventKind.oncall_ring_started, person="Li Lei", order="1")
+    record = folded(call.ends(11.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.abandon_place is AbandonPlace.oncall
+    assert record.oncall_result is OncallResult.abandoned
+    assert record.abandon_wait_seconds == pytest.approx(6.9)
+    assert [(a.who, a.result) for a in record.attempts] == [("Li Lei", "cancelled")]
+    assert record.callback_needed
+
+
+def test_an_off_hours_message_is_a_voicemail() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari")
+    call.at(20.0, EventKind.voicemail_started, urgent="0")
+    call.at(45.0, EventKind.voicemail_recorded, file="/vm/2.wav", seconds=17.3, urgent="0")
+    record = folded(call.ends(45.0))
+    assert record.outcome is Outcome.voicemail
+    assert record.off_hours
+    assert record.callback_needed
+    assert not record.counts_as.human_requested
+    assert not record.counts_as.unanswered
+
+
+def test_an_empty_recording_is_no_message() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari")
+    call.at(20.0, EventKind.voicemail_started, urgent="0")
+    call.at(21.0, EventKind.voicemail_recorded, file="/vm/3.wav", urgent="0")  # no bytes
+    record = folded(call.ends(21.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.abandon_place is AbandonPlace.voicemail_prompt
+    assert record.voicemail_file is None
+    assert not record.callback_needed  # never asked for a person, left nothing
+
+
+def test_an_announcement_heard_to_the_end_is_ivr_completed() -> None:
+    call = CallScript().arrives().menu(key="4", service="billing")
+    call.at(30.0, EventKind.announcement_completed, "ari")
+    record = folded(call.ends(31.0))
+    assert record.outcome is Outcome.ivr_completed
+    assert record.abandon_place is None
+    assert not record.counts_as.human_requested
+    assert not record.callback_needed
+
+
+@pytest.mark.parametrize(
+    ("script", "place", "waited"),
+    [
+        (lambda c: c.menu(after=99).at(4.0, EventKind.caller_hung_up, "ari", place="menu"),
+         AbandonPlace.menu, 4.0),
+        (lambda c: c.at(0.1, EventKind.off_hours, "ari")
+         .at(3.0, EventKind.caller_hung_up, "ari", place="ivr"), AbandonPlace.ivr, 3.0),
+        (lambda c: c.menu().asks_for_person(at=10.0)
+         .at(12.5, EventKind.agent_ring_started, agent="Wang Fang", leg="a1")
+         .at(40.0, EventKind.queue_abandoned, position=1, wait_seconds=28), AbandonPlace.queue,
+         30.0),
+        (lambda c: c.menu().asks_for_person(at=10.0), AbandonPlace.queue, 50.0),
+        (lambda c: c.at(0.1, EventKind.off_hours, "ari")
+         .at(6.0, EventKind.voicemail_started, urgent="0"), AbandonPlace.voicemail_prompt, 60.0),
+    ],
+    ids=["menu", "ivr", "queue", "queue-no-ami-abandon", "voicemail-prompt"],
+)
+def test_abandon_places_and_waits(script: Any, place: AbandonPlace, waited: float) -> None:
+    call = CallScript().arrives()
+    script(call)
+    record = folded(call.ends(60.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.abandon_place is place
+    assert record.abandon_wait_seconds == pytest.approx(waited)
+    assert record.callback_needed == (place is AbandonPlace.queue)
+
+
+def test_an_abandon_in_the_queue_counts_against_the_transfer_and_three_ring_rates() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    record = folded(call.at(20.0, EventKind.queue_abandoned).ends(20.1))
+    counts = record.counts_as
+    assert counts.human_requested and not counts.answered_by_person
+    assert not counts.answered_within_three_rings
+    assert counts.ivr_answered and not counts.unanswered
+    assert [a for a in record.attempts] == []
+
+
+def test_a_queue_that_gives_up_with_nothing_after_it_is_failed() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(310.0, EventKind.queue_left, status="TIMEOUT")
+    record = folded(call.ends(310.1))
+    assert record.outcome is Outcome.failed
+    assert record.abandon_place is None
+
+
+def test_a_network_failure_cause_is_failed() -> None:
+    record = folded(CallScript().arrives().menu().ends(9.0, cause="34"))
+    assert record.outcome is Outcome.failed
+    assert record.end_cause == "34"
+
+
+def test_a_ring_no_answer_then_another_agent_answers() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(12.0, EventKind.agent_ring_started, agent="Wang Fang", leg="a1")
+    call.at(27.0, EventKind.agent_ring_ended, agent="Wang Fang", leg="a1", result="noanswer",
+            ring_seconds=15)
+    call.at(28.0, EventKind.agent_ring_started, agent="Chen Jie", leg="a2")
+    call.at(31.0, EventKind.agent_answered, agent="Chen Jie", leg="a2", hold_seconds=19)
+    record = folded(call.ends(200.0))
+    assert [(a.who, a.result, a.ring_seconds) for a in record.attempts] == [
+        ("Wang Fang", "noanswer", 15.0), ("Chen Jie", "answered", 3.0)
+    ]
+    assert (record.wait_seconds, record.rings) == (21.0, 5)
+
+
+def test_ringall_phones_that_did_not_answer_are_cancelled_at_the_answer() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(12.0, EventKind.agent_ring_started, agent="Wang Fang", leg="a1")
+    call.at(12.0, EventKind.agent_ring_started, agent="Chen Jie", leg="a2")
+    call.at(16.0, EventKind.agent_answered, agent="Chen Jie", leg="a2")
+    record = folded(call.ends(100.0))
+    results = {a.who: (a.result, a.ring_seconds) for a in record.attempts}
+    assert results == {"Wang Fang": ("cancelled", 4.0), "Chen Jie": ("answered", 4.0)}
+
+
+def test_a_ring_end_without_its_start_is_reconstructed_from_the_ring_time() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(27.0, EventKind.agent_ring_ended, agent="Wang Fang", result="busy", ring_seconds=0)
+    call.at(30.0, EventKind.queue_abandoned)
+    record = folded(call.ends(30.0))
+    assert [(a.who, a.result, a.ring_seconds) for a in record.attempts] == [
+        ("Wang Fang", "busy", 0.0)
+    ]
+
+
+def test_a_manual_line_in_hours_goes_straight_to_a_person() -> None:
+    call = CallScript(line="legacy").arrives().asks_for_person(at=0.5)
+    call.at(3.0, EventKind.agent_answered, agent="Wang Fang")
+    record = folded(call.ends(90.0))
+    assert record.mode is LineMode.manual
+    assert record.outcome is Outcome.answered_by_agent
+    assert record.ivr_answered_at is None
+    assert record.counts_as.answered_by_person and not record.counts_as.ivr_answered
+
+
+def test_a_manual_line_caller_who_gives_up_in_the_queue_was_answered_by_no_one() -> None:
+    call = CallScript(line="legacy").arrives().asks_for_person(at=0.5)
+    record = folded(call.at(30.0, EventKind.queue_abandoned).ends(30.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.counts_as.unanswered
+
+
+def test_a_manual_line_off_hours_is_answered_by_the_dialplan_prompt() -> None:
+    call = CallScript(line="legacy").arrives()
+    call.at(0.2, EventKind.ivr_answered, line="legacy", via="manual")
+    call.at(0.3, EventKind.off_hours)
+    record = folded(call.at(8.0, EventKind.voicemail_started).ends(9.0))
+    assert record.outcome is Outcome.abandoned
+    assert not record.counts_as.unanswered
+    assert not record.counts_as.human_requested
+
+
+def test_the_line_mode_comes_from_the_config_when_the_events_do_not_say() -> None:
+    call = CallScript(line="legacy")
+    call.at(0, EventKind.call_arrived, line="legacy", caller="139")
+    assert folded(call.ends(3)).mode is LineMode.manual
+    assert fold(call.events, {}, 5.0).mode is LineMode.ivr
+
+
+def test_a_call_without_its_end_is_in_progress_and_counts_nowhere_yet() -> None:
+    record = folded(CallScript().arrives().menu().asks_for_person(at=10.0))
+    assert record.outcome is None and record.in_progress
+    assert record.counts_as == Counts()
+    assert record.abandon_place is None
+
+
+def test_a_call_end_marked_lost_closes_the_call_and_a_real_end_wins() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(12.0, EventKind.call_ended, "journal", cause="lost", lost=True)
+    lost = folded(call)
+    assert (lost.outcome, lost.end_cause, lost.abandon_place) == (
+        Outcome.abandoned, "lost", AbandonPlace.queue
+    )
+    real = folded(call.at(25.0, EventKind.agent_answered, agent="Wang Fang").ends(90.0))
+    assert (real.outcome, real.end_cause) == (Outcome.answered_by_agent, "16")
+
+
+def test_a_channel_that_reached_no_line_counts_nowhere() -> None:
+    call = CallScript(line="")
+    call.at(0, EventKind.call_ended, cause="1")
+    record = folded(call)
+    assert record.line == ""
+    assert record.outcome is Outcome.failed
+
+
+def test_a_person_answering_a_call_whose_request_was_lost_still_counts_as_requested() -> None:
+    call = CallScript().arrives()
+    call.at(40.0, EventKind.agent_answered, agent="Wang Fang", hold_seconds=12)
+    record = folded(call.ends(100.0))
+    assert record.counts_as.human_requested
+    assert record.wait_seconds == pytest.approx(12.0)
+    assert record.human_target == "queue"
+
+
+# -- arrival order, duplicates, identity ----------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_duplicated_and_shuffled_events_fold_to_the_same_record(seed: int) -> None:
+    for script in (answered_by_agent(), night_transfer(), night_transfer(answered=False)):
+        events = script.events
+        rng = random.Random(seed)
+        noisy = events + rng.sample(events, k=len(events) // 2)
+        rng.shuffle(noisy)
+        assert folded(noisy) == folded(events)
+
+
+def test_the_controller_and_the_dialplan_both_reporting_the_answer_keeps_the_first() -> None:
+    call = CallScript().arrives()
+    call.at(0.4, EventKind.ivr_answered, "ari", line="main")
+    record = folded(call.ends(5))
+    assert record.ivr_answered_at == T0 + timedelta(seconds=0.05)
+    assert record.event_count == 4
+
+
+def test_events_of_two_calls_cannot_be_folded_together() -> None:
+    events = answered_by_agent("a").events + answered_by_agent("b").events
+    with pytest.raises(ValueError, match="several calls"):
+        fold(events, MODES)
+
+
+def test_no_events_no_record() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        fold([], MODES)
+
+
+def test_a_call_spanning_midnight_and_the_month_end_belongs_to_its_arrival() -> None:
+    # 2026-11-30 23:59:50 in Shanghai, answered in December
+    start = datetime(2026, 11, 30, 15, 59, 50, tzinfo=UTC)
+    record = folded(answered_by_agent(start=start, wait=20.0))
+    assert record.arrived_at == start
+    assert record.ended_at is not None
+    assert record.ended_at.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat() == "2026-12-01"
+    assert record.wait_seconds == pytest.approx(20.0)
+
+
+def test_events_reported_at_the_same_instant_are_taken_in_call_order() -> None:
+    call = CallScript()
+    call.at(5, EventKind.call_ended)
+    call.at(5, EventKind.ivr_answered, line="main")
+    call.at(5, EventKind.call_arrived, line="main", mode="ivr")
+    call.at(5, EventKind.announcement_completed)
+    assert folded(call).outcome is Outcome.ivr_completed
+
+
+# -- caller numbers and hostile input ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("+86 (138) 0000-1111", "+8613800001111"),
+        ("13800001111", "13800001111"),
+        ("anonymous", ""),
+        ("", ""),
+        (None, ""),
+        ("9" * 500, "9" * 32),
+        ("1380\x000001111<script>", "13800001111"),
+    ],
+)
+def test_caller_numbers_are_normalised_and_length_limited(raw: Any, clean: str) -> None:
+    assert normalise_caller(raw) == clean
+
+
+def test_odd_data_from_the_sources_does_not_break_the_fold() -> None:
+    call = CallScript()
+    call.at(0, EventKind.call_arrived, line="main", mode="weird", caller="x" * 10_000)
+    call.at(1, EventKind.menu_choice, key="#" * 100, service="\x07" + "s" * 500, attempt="x")
+    call.at(2, EventKind.agent_answered, agent="A" * 1000, hold_seconds="NaN")
+    call.at(3, EventKind.voicemail_recorded, seconds="inf")
+    record = folded(call.ends(4, cause=""))
+    assert record.mode is LineMode.ivr
+    assert record.caller == ""
+    assert len(record.answered_by) == 64
+    assert record.menu_choices[0].service == "s" * 64  # the bell character dropped
+    assert record.outcome is Outcome.answered_by_agent
+    assert record.end_cause is None
