@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,6 +142,25 @@ class Controller:
         await self.ami.start()
         await asyncio.wait_for(self.ari.connected.wait(), timeout)
         await asyncio.wait_for(self.ami.logged_in.wait(), timeout)
+
+    # What the exporter and the health check read (metrics.exporter.Health).
+
+    @property
+    def ari_connected(self) -> bool:
+        return self.ari.connected.is_set()
+
+    @property
+    def ami_connected(self) -> bool:
+        return self.ami.connected
+
+    @property
+    def calls_in_ivr(self) -> int:
+        return sum(1 for call in self.flow.calls.values() if call.in_ivr)
+
+    @property
+    def last_event_age_seconds(self) -> float | None:
+        last = self.ami.last_event_monotonic
+        return None if last is None else time.monotonic() - last
 
     def apply(self, config: HotlineConfig) -> None:
         """Route new calls by a new config (calls in progress keep their policy)."""

@@ -23,6 +23,10 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = AsteriskStack(config, config_path)
     journal = await open_journal(config)
+    try:
+        await journal.store.migrate()
+    except Exception as exc:  # the writer spools, and migrates once the database answers
+        log.warning("journal.database_unavailable_at_start", error=str(exc))
     controller: Controller | None = None
     stop = asyncio.Event()
     reload_requested = asyncio.Event()

@@ -1,0 +1,144 @@
+"""A real Prometheus (Debian's) scrapes the exporter while SIPp places calls with known
+outcomes; the numbers Prometheus stores match the truth and `hotline report`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from fastapi import FastAPI
+
+from ivr.api.server import HttpServer
+from ivr.journal.events import EventKind
+from ivr.journal.queries import report
+from metrics.exporter import Exporter, Sources
+from metrics.http import add_metrics_route
+
+from . import sipp
+from .harness import HotlineUnderTest
+from .sipp import Press, free_port
+from .test_callflow import IN_HOURS, SATURDAY_NIGHT, start_agents, stop_all
+
+pytestmark = pytest.mark.asterisk
+RULES = Path(__file__).resolve().parents[2] / "metrics" / "prometheus" / "rules.yml"
+
+
+@pytest.fixture
+async def prometheus(fresh: HotlineUnderTest, tmp_path: Path) -> AsyncIterator[str]:
+    binary = shutil.which("prometheus")
+    if not binary:
+        if os.environ.get("CI") == "true":
+            pytest.fail("prometheus is not installed (apt-get install prometheus)")
+        pytest.skip("prometheus is not installed")
+    assert fresh.journal is not None and fresh.controller is not None
+    exporter = Exporter(Sources(
+        store=fresh.journal.store, config=lambda: fresh.config, live=fresh.controller.live,
+        health=fresh.controller, writer_stats=lambda: fresh.journal.writer.stats,  # type: ignore[union-attr]
+    ))
+    app = FastAPI()
+    add_metrics_route(app, exporter)
+    metrics_port, prom_port = free_port(), free_port()
+    server = HttpServer(app, "127.0.0.1", metrics_port)
+    await server.start()
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files: ['{RULES}']\n"
+        "scrape_configs:\n  - job_name: hotline\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}",
+        stdout=asyncio.subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115
+    )
+    url = f"http://127.0.0.1:{prom_port}"
+    try:
+        await wait_until_scraping(url)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+        await server.stop()
+
+
+async def query(url: str, promql: str) -> dict[str, float]:
+    async with aiohttp.ClientSession() as session, session.get(
+        f"{url}/api/v1/query", params={"query": promql}
+    ) as response:
+        body = await response.json()
+    assert body["status"] == "success", body
+    return {
+        ",".join(f"{k}={v}" for k, v in sorted(r["metric"].items())
+                 if k not in ("__name__", "instance", "job")):
+        float(r["value"][1]) for r in body["data"]["result"]
+    }
+
+
+async def wait_until_scraping(url: str, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            if await query(url, 'up{job="hotline"} == 1'):
+                return
+        except (aiohttp.ClientError, AssertionError):
+            pass
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("Prometheus never scraped the exporter")
+        await asyncio.sleep(0.5)
+
+
+async def test_prometheus_sees_the_calls_and_agrees_with_the_report(
+    fresh: HotlineUnderTest, prometheus: str
+) -> None:
+    assert fresh.journal is not None
+    offered_before = sum((await query(prometheus, "hotline_calls_offered_total")).values())
+    # one call answered by an agent after ~6 s, one voicemail-less off-hours hang-up
+    fresh.set_now(IN_HOURS)
+    workdir = fresh.call_dir("prom")
+    agents = await start_agents(fresh, workdir, ring_ms=4000)
+    try:
+        mark = fresh.tap.mark()
+        answered = await sipp.call(workdir, fresh.ports.sip, "95007", name="answered",
+                                   digits=[Press("0", 1500)], hold_ms=9000)
+        assert await answered.wait(60) == 0, answered.log()
+        await fresh.tap.wait_for(EventKind.call_ended, since=mark)
+    finally:
+        await stop_all(agents)
+    fresh.set_now(SATURDAY_NIGHT)
+    mark = fresh.tap.mark()
+    gone = await sipp.call(workdir, fresh.ports.sip, "95007", name="gone", hold_ms=1500)
+    assert await gone.wait(30) == 0, gone.log()
+    await fresh.tap.wait_for(EventKind.call_ended, since=mark)
+    await fresh.journal.writer.flush()
+    await asyncio.sleep(3)  # two scrapes
+
+    offered = sum((await query(prometheus, "hotline_calls_offered_total")).values())
+    assert offered - offered_before == 2
+    by_outcome = await query(prometheus, 'hotline_calls_total{line="main"}')
+    assert by_outcome["line=main,mode=ivr,outcome=answered_by_agent"] >= 1
+    assert by_outcome["line=main,mode=ivr,outcome=abandoned"] >= 1
+
+    now = datetime.now(UTC)
+    day = await report(fresh.journal.store, now - timedelta(days=2), now + timedelta(hours=1),
+                       zone="UTC", targets=fresh.config.targets)
+    total_offered = sum((await query(prometheus, "hotline_calls_offered_total")).values())
+    assert total_offered == day.tally.offered
+    within = sum((await query(prometheus, "hotline_calls_within_three_rings_total")).values())
+    assert within == day.tally.answered_within_three_rings
+    ratio = await query(
+        prometheus, 'hotline_ratio{line="all",kind="transfer_answer",period="today"}'
+    )
+    if day.kpi.transfer_answer_rate.value is not None and ratio:
+        assert next(iter(ratio.values())) == pytest.approx(day.kpi.transfer_answer_rate.value)
+    # the 5-minute rule group evaluates every 30 s: the unanswered share of these calls
+    deadline = asyncio.get_running_loop().time() + 45
+    while not (rules := await query(prometheus, "hotline:no_answer_ratio:5m")):
+        assert asyncio.get_running_loop().time() < deadline, "recording rules never evaluated"
+        await asyncio.sleep(2)
+    assert 0.0 <= next(iter(rules.values())) <= 1.0
