@@ -168,3 +168,27 @@ async def test_the_report_counts_what_the_calls_did(fresh: HotlineUnderTest) -> 
     assert after.answered_within_three_rings - before.answered_within_three_rings == 1
     assert after.rings_2 - before.rings_2 == 1
     assert after.outcome_abandoned - before.outcome_abandoned == 1
+
+
+async def test_a_controller_restart_during_a_live_call_completes_its_record(
+    fresh: HotlineUnderTest,
+) -> None:
+    """The service goes away while the caller is in the queue and comes back before the
+    agent answers: the answer and the end still reach the call's record."""
+    fresh.set_now(IN_HOURS)
+    workdir = fresh.call_dir("restart")
+    agents = await start_agents(fresh, workdir, ring_ms=7000)
+    try:
+        mark = fresh.tap.mark()
+        caller = await sipp.call(
+            workdir, fresh.ports.sip, "95007", digits=[Press("0", 1500)], hold_ms=15000
+        )
+        ringing = await fresh.tap.wait_for(EventKind.agent_ring_started, since=mark)
+        await fresh.stop_controller()
+        await fresh.start_controller()
+        assert await caller.wait(60) == 0, caller.log()
+        record = await record_of(fresh, ringing.linkedid)
+    finally:
+        await stop_all(agents)
+    assert record.outcome is Outcome.answered_by_agent
+    assert record.rings is not None and record.rings >= 2
