@@ -10,6 +10,7 @@ call path.)
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import uuid
@@ -25,6 +26,10 @@ log = structlog.get_logger(__name__)
 Json = dict[str, Any]
 
 
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 class AriError(RuntimeError):
     def __init__(self, status: int, method: str, path: str, body: str) -> None:
         self.status = status
@@ -35,7 +40,7 @@ class AriClient:
     def __init__(self, base_url: str, user: str, password: str, app: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = {"Authorization": basic_auth(user, password)}
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[Json]] = {}
@@ -45,7 +50,7 @@ class AriClient:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
             self._session = aiohttp.ClientSession(
-                auth=self._auth,
+                headers=self._headers,
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=10),
             )

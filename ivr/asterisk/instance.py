@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from ivr.ari.client import basic_auth
 from ivr.asterisk.sandbox import AsteriskInstall
 
 SUBDIRS = ("etc", "lib", "spool", "spool/voicemail", "run", "log", "cache", "sounds")
@@ -87,8 +88,8 @@ class AsteriskProcess:
     ) -> None:
         """Until ARI answers (and so the HTTP server and modules are loaded)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        auth = aiohttp.BasicAuth(user, password)
-        async with aiohttp.ClientSession(auth=auth) as session:
+        headers = {"Authorization": basic_auth(user, password)}
+        async with aiohttp.ClientSession(headers=headers) as session:
             while True:
                 if self.process and self.process.returncode is not None:
                     raise AsteriskStartError(
