@@ -9,6 +9,6 @@ if [ -z "${HOTLINE_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null \
    && pg_isready -q -h 127.0.0.1 -p 5432; then
   export HOTLINE_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 fi
-.venv/bin/ruff check ivr agi_scripts metrics tests bench
+.venv/bin/ruff check ivr metrics tests bench
 .venv/bin/mypy
 .venv/bin/pytest -q -ra "$@"
