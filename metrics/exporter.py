@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from ivr.config import HotlineConfig, Service
 from ivr.domain.rates import Kpi, Rate
 from ivr.domain.schedule import Schedule
+from ivr.journal.events import RingResult
 from ivr.journal.queries import month_range, report, today_range
 from ivr.journal.record import AbandonPlace, Outcome
 from ivr.journal.store import Store
@@ -37,7 +38,7 @@ from ivr.live import LiveState
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAR = datetime(2200, 1, 1, tzinfo=UTC)
-RING_RESULTS = ("answered", "noanswer", "busy", "failed")
+RING_RESULTS = tuple(result.value for result in RingResult)
 RATE_KINDS = {
     "auto_answer": "auto_answer_rate",
     "transfer_answer": "transfer_answer_rate",
@@ -247,7 +248,7 @@ class HotlineCollector(Collector):
         stats = self.sources.writer_stats() if self.sources.writer_stats else None
         yield _gauge("hotline_journal_spooled_events",
                      "journal events waiting in the spool for the database",
-                     (stats.spooled - stats.replayed) if stats else 0)
+                     stats.spool_pending if stats else 0)
 
 
 def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:

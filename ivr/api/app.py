@@ -9,6 +9,7 @@ Errors come back as `{"detail": "...", "problems": [...]}`: 401 without a valid 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import structlog
@@ -16,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ivr.api.call_search import BadCursor
 from ivr.api.configuration import ConfigInvalid, ConfigNotCompliant
 from ivr.api.context import ApiContext, ApiServices
+from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
@@ -103,16 +106,47 @@ def _errors(app: FastAPI) -> None:
 
     def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        ]
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            hint = PATTERN_HINTS.get((error.get("ctx") or {}).get("pattern", ""))
+            if error["type"] == "string_pattern_mismatch" and hint:
+                problems.append(f"{where}: {str(error['input'])[:40]!r} is not {hint}")
+            else:
+                problems.append(f"{where}: {error['msg']}")
         return _problem(422, "the request is not valid", problems)
 
     def database_away(request: Request, exc: Exception) -> JSONResponse:
         log.warning("api.database_error", path=request.url.path, error=str(exc)[:300])
         return _problem(503, "the database is not available; try again shortly")
 
+    def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        answer = _problem(exc.status_code, str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            answer.headers["Allow"] = ", ".join(allowed(request.url.path))
+        return answer
+
+    templates: list[tuple[re.Pattern[str], set[str]]] = []
+    literal: dict[str, set[str]] = {}
+
+    def allowed(path: str) -> list[str]:
+        """The methods the OpenAPI document gives this path (a literal path, such as
+        /api/callbacks/sync, before a template it also fits, /api/callbacks/{linkedid})."""
+        if not templates:
+            for template, operations in app.openapi()["paths"].items():
+                methods = {method.upper() for method in operations}
+                if "{" not in template:
+                    literal[template] = methods
+                pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+                templates.append((re.compile(f"^{pattern}$"), methods))
+        methods = literal.get(path) or set().union(*(ms for rx, ms in templates if rx.match(path)))
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ConfigInvalid, invalid_config)
     app.add_exception_handler(ConfigNotCompliant, not_compliant)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -1,8 +1,21 @@
 """Wiring only: the API for the running service (controller, Asterisk stack, journal).
-`ivr/runner.py` builds it once, serves `api.app`, and runs `api.callbacks.run_sync()`."""
+
+In `ivr/runner.py`, once the stack and the controller have started:
+
+    api = build_api(controller, stack, journal.store, config_path, request_reload)
+    add_metrics_route(api.app, exporter)     # /metrics beside /api, /health, /docs
+    http = HttpServer(api.app, config.service.bind, config.service.http_port)
+    await http.start(); api.start()
+    ...
+    api.stop(); await http.stop()
+
+`request_reload` is an `async def` that sets the loop's reload event (what SIGHUP does);
+the exporter's `Sources(callbacks_owed=api.callbacks.owed)`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +37,17 @@ from ivr.journal.store import Store
 class Api:
     app: FastAPI
     callbacks: CallbacksService
+    _sync: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Keep the callback tasks in step with the journal (every few seconds)."""
+        if self._sync is None:
+            self._sync = asyncio.create_task(self.callbacks.run_sync(), name="callback-sync")
+
+    def stop(self) -> None:
+        if self._sync is not None:
+            self._sync.cancel()
+            self._sync = None
 
 
 def voicemail_mapper(stack: AsteriskStack) -> PathMapper:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ivr.api.params import ENDPOINT_PATTERN
 from ivr.auth.roles import Role, shown_number
 from ivr.callbacks.domain import (
     NOTE_MAX,
@@ -26,7 +27,6 @@ from ivr.journal.record import CallRecord
 from ivr.journal.tally import Tally
 
 QUANTILES = (0.5, 0.8, 0.9, 0.95)
-ENDPOINT_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 
 
 class Out(BaseModel):
@@ -53,8 +53,13 @@ def problem(status: int, description: str | None = None) -> Responses:
     return {status: answer}
 
 
-AUTH: Responses = problem(401, "no token, or not a valid one") | problem(
-    403, "the token's role may not do this"
+# every /api operation: a body that cannot be read, no token, a role that may not,
+# input that is not valid
+AUTH: Responses = (
+    problem(400, "the body could not be read")
+    | problem(401, "no token, or not a valid one")
+    | problem(403, "the token's role may not do this")
+    | problem(422, "the request is not valid: `problems` says what; nothing changed")
 )
 CSV: Responses = {200: {"content": {"text/csv": {}}}}
 
@@ -497,6 +502,7 @@ class MonthOut(Out):
     reached_rate: float | None
     attempts: int
     open_now: int
+    anonymous: int = Field(description="tasks of anonymous callers closed, not in the rate")
     definition: str
 
     @classmethod
@@ -513,9 +519,11 @@ class MonthOut(Out):
             reached_rate=month.reached_rate,
             attempts=month.attempts,
             open_now=month.open_now,
+            anonymous=month.anonymous,
             definition=(
                 "rate = (done + failed) / (done + failed + dismissed) over the tasks closed "
-                "in the local month; failed = attempts failed on two different days (R7)"
+                "in the local month, anonymous callers left out; failed = attempts failed "
+                "on two different local days (R7)"
             ),
         )
 

@@ -253,6 +253,7 @@ class CallbackMonth:
     dismissed: int = 0
     attempts: int = 0
     open_now: int = 0  # tasks still open (at the time of asking)
+    anonymous: int = 0  # tasks of anonymous callers closed in the month, not in the rate
 
     @property
     def closed(self) -> int:

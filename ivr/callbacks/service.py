@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -27,7 +27,7 @@ from ivr.callbacks.domain import (
     task_for_call,
 )
 from ivr.callbacks.originate import Originator
-from ivr.callbacks.store import CallbackStore
+from ivr.callbacks.store import CHUNK, CallbackStore
 from ivr.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
@@ -64,6 +64,7 @@ class CallbacksService:
         self.zone = zone  # the hotline's time zone, as configured now
         self.clock = clock or SystemClock()
         self.due_within = due_within
+        self._owed: dict[str, int] = {priority.label: 0 for priority in Priority}
 
     # -- tasks from calls ---------------------------------------------------------
 
@@ -74,12 +75,11 @@ class CallbacksService:
         now = self.clock.now()
         created = 0
         while True:
-            records = await self.store.calls_without_task()
+            records = await self.store.calls_without_task(CHUNK)
             tasks = [t for r in records if (t := task_for_call(r, now, self.due_within))]
-            if not tasks:
-                break
-            created += await self.store.insert_tasks(tasks)
-            if len(records) < 500:
+            added = await self.store.insert_tasks(tasks)
+            created += added
+            if len(records) < CHUNK or not added:
                 break
         dismissed = 0
         for linkedid in await self.store.open_tasks_no_longer_needed():
@@ -90,7 +90,18 @@ class CallbacksService:
                 dismissed += task is not None
         if created or dismissed:
             log.info("callbacks.synced", created=created, dismissed=dismissed)
+        await self._count_owed()
         return SyncResult(created, dismissed)
+
+    def owed(self) -> dict[str, int]:
+        """Open tasks by priority label (emergency, repair, normal), as of the last sync
+        or change: for the exporter's `hotline_callbacks_owed`, which cannot wait on the
+        database at scrape time."""
+        return dict(self._owed)
+
+    async def _count_owed(self) -> None:
+        counts = await self.store.open_counts()
+        self._owed = {priority.label: n for priority, n in counts.items()}
 
     async def run_sync(self, every: float = SYNC_EVERY) -> None:
         """Sync forever (a task of the running service); errors are logged, not fatal."""
@@ -131,6 +142,7 @@ class CallbacksService:
             dismissed=counts.dismissed,
             attempts=counts.attempts,
             open_now=counts.open_now,
+            anonymous=counts.anonymous,
         )
 
     # -- changing -----------------------------------------------------------------
@@ -150,7 +162,7 @@ class CallbacksService:
             raise CallbackRefused("the attempt's time needs a time zone")
         if when > now + FUTURE_SLACK:
             raise CallbackRefused(f"the attempt at {when.isoformat()} is in the future")
-        attempt = Attempt(when, result, by[:64], note.strip()[:NOTE_MAX])
+        attempt = Attempt(when.astimezone(UTC), result, by[:64], note.strip()[:NOTE_MAX])
         zone = self.zone()
         try:
             task = await self.store.change(linkedid, lambda t: t.record(attempt, zone))
@@ -158,6 +170,7 @@ class CallbacksService:
             raise CallbackRefused(str(exc)) from exc
         if task is None:
             raise TaskNotFound(linkedid)
+        await self._count_owed()
         return task
 
     async def dismiss(self, linkedid: str, note: str, by: str = "") -> CallbackTask:
@@ -169,6 +182,7 @@ class CallbacksService:
         task = await self.store.change(linkedid, lambda t: t.dismiss(now, signed))
         if task is None:
             raise TaskNotFound(linkedid)
+        await self._count_owed()
         return task
 
     async def call_back(

@@ -52,6 +52,7 @@ class ClosedCounts:
     dismissed: int
     attempts: int
     open_now: int
+    anonymous: int
 
 
 class CallbackStore:
@@ -128,11 +129,13 @@ class CallbackStore:
             return await self._load(conn, query)
 
     async def closed_counts(self, start: datetime, end: datetime) -> ClosedCounts:
-        """Tasks closed in [start, end) by status, attempts made then, tasks open now."""
+        """Tasks closed in [start, end) by status (anonymous callers apart), attempts
+        made then, tasks open now."""
+        anonymous = TaskRow.caller == ""
         closed = (
-            select(TaskRow.status, func.count())
+            select(TaskRow.status, anonymous, func.count())
             .where(TaskRow.closed_at >= start, TaskRow.closed_at < end)
-            .group_by(TaskRow.status)
+            .group_by(TaskRow.status, anonymous)
         )
         attempts = select(func.count()).select_from(AttemptRow).where(
             AttemptRow.at >= start, AttemptRow.at < end
@@ -141,7 +144,13 @@ class CallbackStore:
             TaskRow.status == TaskStatus.open.value
         )
         async with self.engine.connect() as conn:
-            by_status = {status: int(n) for status, n in await conn.execute(closed)}
+            by_status: dict[str, int] = {}
+            nameless = 0
+            for status, no_number, n in await conn.execute(closed):
+                if no_number:
+                    nameless += int(n)
+                else:
+                    by_status[status] = int(n)
             made = int((await conn.execute(attempts)).scalar_one())
             open_now = int((await conn.execute(still_open)).scalar_one())
         return ClosedCounts(
@@ -150,7 +159,19 @@ class CallbackStore:
             dismissed=by_status.get(TaskStatus.dismissed.value, 0),
             attempts=made,
             open_now=open_now,
+            anonymous=nameless,
         )
+
+    async def open_counts(self) -> dict[Priority, int]:
+        """Open tasks by priority."""
+        query = (
+            select(TaskRow.priority, func.count())
+            .where(TaskRow.status == TaskStatus.open.value)
+            .group_by(TaskRow.priority)
+        )
+        async with self.engine.connect() as conn:
+            found = {int(priority): int(n) for priority, n in await conn.execute(query)}
+        return {priority: found.get(int(priority), 0) for priority in Priority}
 
     # -- changing -----------------------------------------------------------------
 

@@ -169,7 +169,6 @@ class _Trail:
     path_ran_out: bool = False
     left_at: datetime | None = None  # the caller hung up (explicitly reported)
     left_place: str | None = None
-    voicemail_offered: bool = False
     voicemail_file: str | None = None
     voicemail_seconds: float | None = None
     voicemail_urgent: bool = False
@@ -298,7 +297,6 @@ class _Trail:
     # -- voicemail and the end --------------------------------------------------------
 
     def _on_voicemail_started(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
-        self.voicemail_offered = True
         self.voicemail_urgent = self.voicemail_urgent or _flag(data.get("urgent"))
         self.path_ran_out = False
         self._move_to(AbandonPlace.voicemail_prompt.value)

@@ -125,7 +125,11 @@ def day_range(day: date | str, zone: tzinfo | str) -> tuple[datetime, datetime]:
     """A local calendar day as [start, end) in UTC (23 or 25 hours across DST changes)."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     day = date.fromisoformat(day) if isinstance(day, str) else day
-    return _local_midnight(day, zone), _local_midnight(day + timedelta(days=1), zone)
+    try:
+        following = day + timedelta(days=1)
+    except OverflowError as exc:
+        raise ValueError(f"{day.isoformat()} is out of range") from exc
+    return _local_midnight(day, zone), _local_midnight(following, zone)
 
 
 def month_range(month: str, zone: tzinfo | str) -> tuple[datetime, datetime]:
@@ -136,7 +140,10 @@ def month_range(month: str, zone: tzinfo | str) -> tuple[datetime, datetime]:
         first = date(year, number, 1)
     except ValueError as exc:
         raise ValueError(f"{month!r} is not a month like 2026-11") from exc
-    following = date(year + number // 12, number % 12 + 1, 1)
+    try:
+        following = date(year + number // 12, number % 12 + 1, 1)
+    except ValueError as exc:
+        raise ValueError(f"{month!r} is out of range") from exc
     return _local_midnight(first, zone), _local_midnight(following, zone)
 
 
@@ -146,7 +153,10 @@ def today_range(now: datetime, zone: tzinfo | str) -> tuple[datetime, datetime]:
 
 
 def _local_midnight(day: date, zone: tzinfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    try:
+        return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    except OverflowError as exc:  # the first or last day a datetime can hold
+        raise ValueError(f"{day.isoformat()} is out of range") from exc
 
 
 def _bucket_end(end: datetime) -> datetime:

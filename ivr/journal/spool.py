@@ -28,10 +28,14 @@ class Spool:
         self.path = path
         self.replaying = path.with_name(path.name + ".replaying")
         self.rejected = path.with_name(path.name + ".rejected")
+        # events waiting per file, for metrics; counted once, at start-up
+        self._waiting = {file: _lines(file) for file in (self.path, self.replaying)}
 
     def append(self, events: Iterable[JournalEvent]) -> int:
         """Append events durably (written and fsynced before this returns)."""
-        return self._append(self.path, (event.to_json() for event in events))
+        written = self._append(self.path, (event.to_json() for event in events))
+        self._waiting[self.path] += written
+        return written
 
     def reject(self, lines: Iterable[str]) -> int:
         return self._append(self.rejected, lines)
@@ -39,6 +43,11 @@ class Spool:
     @property
     def pending(self) -> bool:
         return _size(self.path) > 0 or self.replaying.exists()
+
+    @property
+    def pending_events(self) -> int:
+        """Events in the spool, not yet replayed into the store."""
+        return sum(self._waiting.values())
 
     @property
     def size_bytes(self) -> int:
@@ -52,6 +61,7 @@ class Spool:
         if _size(self.path) == 0:
             return None
         os.replace(self.path, self.replaying)
+        self._waiting[self.replaying], self._waiting[self.path] = self._waiting[self.path], 0
         return self.replaying
 
     def read(self, file: Path, chunk: int = 500) -> Iterator[list[JournalEvent]]:
@@ -76,6 +86,7 @@ class Spool:
     def finish(self, file: Path) -> None:
         """Every event of `file` is in the store now."""
         file.unlink(missing_ok=True)
+        self._waiting[file] = 0
 
     @staticmethod
     def _append(path: Path, lines: Iterable[str]) -> int:
@@ -93,6 +104,14 @@ class Spool:
 def _one_line(text: str) -> str:
     # to_json never emits raw newlines; a rejected line from elsewhere might
     return text.replace("\n", " ") if "\n" in text else text
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as spool:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: spool.read(1 << 20), b""))
+    except FileNotFoundError:
+        return 0
 
 
 def _size(path: Path) -> int:

@@ -12,7 +12,7 @@ lock enforces it; on PostgreSQL two concurrent writers folding the same call cou
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ivr.domain.outcomes import fold
+from ivr.domain.outcomes import fold, in_time_order
 from ivr.domain.rings import DEFAULT_CADENCE_SECONDS
 from ivr.journal.engine import WRITE, make_engine
 from ivr.journal.events import EventKind, JournalEvent
@@ -76,6 +76,7 @@ class Store:
         self.line_modes: Mapping[str, str] = dict(line_modes or {})
         self.cadence = cadence
         self._schema_ready = False
+        self._recent = _RecentCalls()
 
     @property
     def dialect(self) -> str:
@@ -106,7 +107,8 @@ class Store:
                 return 0
             insert = self._insert(events_table).on_conflict_do_nothing()
             await conn.execute(insert, [_event_row(event) for event in new])
-            await self._refold(conn, sorted({event.linkedid for event in new}))
+            folded = await self._refold(conn, new)
+        self._recent.remember(folded)  # committed: now it is what the database holds
         return len(new)
 
     async def close_lost_calls(self, now: datetime, after: timedelta = LOST_AFTER) -> int:
@@ -147,9 +149,18 @@ class Store:
             known.update(rows.scalars())
         return known
 
-    async def _refold(self, conn: AsyncConnection, linkedids: list[str]) -> None:
-        events = await self._events_by_call(conn, linkedids)
+    async def _refold(
+        self, conn: AsyncConnection, new: list[JournalEvent]
+    ) -> dict[str, list[JournalEvent]]:
+        """Fold again every call with new events; returns each such call's events."""
+        arrived: dict[str, list[JournalEvent]] = defaultdict(list)
+        for event in new:
+            arrived[event.linkedid].append(event)
+        linkedids = sorted(arrived)
         before = await self._records(conn, linkedids)
+        events = self._recent.events_before(before, arrived)
+        unknown = [linkedid for linkedid in linkedids if linkedid not in events]
+        events.update(await self._events_by_call(conn, unknown))
         changes = _RollupChanges()
         rows = []
         for linkedid in linkedids:
@@ -158,6 +169,7 @@ class Store:
             rows.append(record_to_row(record))
         await self._upsert_calls(conn, rows)
         await self._add_to_rollups(conn, changes)
+        return events
 
     async def _upsert_calls(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         insert = self._insert(calls_table)
@@ -326,6 +338,38 @@ class Store:
                 # func.max loses the column type on SQLite: it comes back as text
                 last[linkedid] = _as_utc(at)
         return last
+
+
+class _RecentCalls:
+    """The events of the calls this store wrote lately, so that a call's next event does
+    not re-read (and re-decode) what was written a moment ago. A cached call is trusted
+    only while its stored record still counts as many events as the cache holds, so a
+    write from elsewhere is noticed and read from the database instead."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._calls: OrderedDict[str, list[JournalEvent]] = OrderedDict()
+
+    def events_before(
+        self, stored: Mapping[str, CallRecord], arrived: Mapping[str, list[JournalEvent]]
+    ) -> dict[str, list[JournalEvent]]:
+        """All events of the calls known here: the stored ones and those just arrived."""
+        known: dict[str, list[JournalEvent]] = {}
+        for linkedid, new in arrived.items():
+            record = stored.get(linkedid)
+            cached = self._calls.get(linkedid)
+            if record is None:
+                known[linkedid] = list(new)  # a new call: nothing stored before
+            elif cached is not None and len(cached) == record.event_count:
+                known[linkedid] = cached + new
+        return known
+
+    def remember(self, calls: Mapping[str, list[JournalEvent]]) -> None:
+        for linkedid, events in calls.items():
+            self._calls[linkedid] = list(in_time_order(events))
+            self._calls.move_to_end(linkedid)
+        while len(self._calls) > self.size:
+            self._calls.popitem(last=False)
 
 
 class _RollupChanges:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -129,6 +130,13 @@ class CallRow(Base):
     __table_args__ = (
         Index("ix_calls_arrived_at", "arrived_at"),
         Index("ix_calls_line_arrived_at", "line", "arrived_at"),
+        # the few calls in progress, for the live view and the sweep for lost ends
+        Index(
+            "ix_calls_in_progress",
+            "arrived_at",
+            sqlite_where=text("outcome IS NULL"),
+            postgresql_where=text("outcome IS NULL"),
+        ),
     )
 
 

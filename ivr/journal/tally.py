@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
+from operator import add, attrgetter, sub
 
 from ivr.config import LineMode
 from ivr.domain.rates import RateCounts
@@ -153,13 +154,13 @@ class Tally:
         setattr(self, name, getattr(self, name) + amount)
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(*(a + b for a, b in zip(self.values(), other.values(), strict=True)))
+        return Tally(*map(add, _values(self), _values(other)))
 
     def __sub__(self, other: Tally) -> Tally:
-        return Tally(*(a - b for a, b in zip(self.values(), other.values(), strict=True)))
+        return Tally(*map(sub, _values(self), _values(other)))
 
     def values(self) -> tuple[int, ...]:
-        return tuple(getattr(self, name) for name in _NAMES)
+        return _values(self)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -227,7 +228,7 @@ class Tally:
         return lower_bound
 
 
-_NAMES = Tally.names()
+_values = attrgetter(*Tally.names())  # all counters at once, in order
 
 
 def rate_counts(by_mode: Mapping[str, Tally]) -> RateCounts:

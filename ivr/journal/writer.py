@@ -55,6 +55,7 @@ class WriterStats:
     lost_calls_closed: int = 0
     database_up: bool = True
     queue_depth: int = 0
+    spool_pending: int = 0  # events in the spool now, waiting for the database
     spool_bytes: int = 0
     last_event_at: datetime | None = None  # newest event time seen
     last_error: str | None = None
@@ -111,9 +112,16 @@ class JournalWriter:
             log.exception("journal.emit_failed", linkedid=getattr(event, "linkedid", "?"))
 
     @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
     def stats(self) -> WriterStats:
         return replace(
-            self._stats, queue_depth=self._queue.qsize(), spool_bytes=self.spool.size_bytes
+            self._stats,
+            queue_depth=self._queue.qsize(),
+            spool_pending=self.spool.pending_events,
+            spool_bytes=self.spool.size_bytes,
         )
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -128,12 +136,6 @@ class JournalWriter:
             await self._write_queued_now()
             return
         await self._queue.join()
-
-    async def replay(self) -> bool:
-        """Replay the spool now if the database answers; True when the spool is empty."""
-        self._retry_at = 0.0
-        await self._replay_spool()
-        return not self.spool.pending
 
     async def close(self, timeout: float = 30.0) -> None:
         """Stop: what is queued is stored (or spooled); later events go to the spool."""
@@ -151,18 +153,15 @@ class JournalWriter:
     # -- the background task ----------------------------------------------------------
 
     async def _run(self) -> None:
-        await self._replay_spool()  # left over from a previous run or outage
         while True:
+            batch: list[JournalEvent] = []
             try:
+                if self.spool.pending and self._database_due():
+                    await self._replay_spool()  # after an outage, or from a previous run
+                await self._sweep_lost_calls()
                 batch = await self._next_batch()
-            except TimeoutError:
-                batch = []
-            try:
                 if batch:
                     await self._write(batch)
-                if self.spool.pending and self._database_due():
-                    await self._replay_spool()
-                await self._sweep_lost_calls()
             except Exception:  # a bug must not stop the journal: the events are safe
                 log.exception("journal.writer_failed")
             finally:
@@ -170,7 +169,11 @@ class JournalWriter:
                     self._queue.task_done()
 
     async def _next_batch(self) -> list[JournalEvent]:
-        first = await asyncio.wait_for(self._queue.get(), self._idle_timeout())
+        """The next batch, or nothing when it is time to retry the database or sweep."""
+        try:
+            first = await asyncio.wait_for(self._queue.get(), self._idle_timeout())
+        except TimeoutError:
+            return []
         if self._queue.qsize() + 1 < self.batch_size:
             await asyncio.sleep(self.batch_wait)  # let a batch gather
         batch = [first]

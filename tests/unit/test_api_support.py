@@ -56,8 +56,12 @@ class Script:
         self.events.append(JournalEvent(self.linkedid, kind, when, "ami", dict(data)))
         return self
 
-    def arrives(self, caller: str = MOBILE, mode: str = "ivr") -> Script:
+    def arrives(self, caller: str = MOBILE) -> Script:
+        """The legacy line is a manual line (no IVR); the others are IVR lines."""
+        mode = "manual" if self.line == "legacy" else "ivr"
         self.at(0, EventKind.call_arrived, line=self.line, caller=caller, mode=mode)
+        if mode == "manual":
+            return self
         return self.at(0.05, EventKind.ivr_answered, line=self.line)
 
 
@@ -161,13 +165,16 @@ class Harness:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     async def get(self, url: str, role: Role = Role.admin, **kwargs: Any) -> httpx.Response:
-        return await self.client.get(url, headers=self.auth(role), **kwargs)
+        headers = {**self.auth(role), **kwargs.pop("headers", {})}
+        return await self.client.get(url, headers=headers, **kwargs)
 
     async def post(self, url: str, role: Role = Role.admin, **kwargs: Any) -> httpx.Response:
-        return await self.client.post(url, headers=self.auth(role), **kwargs)
+        headers = {**self.auth(role), **kwargs.pop("headers", {})}
+        return await self.client.post(url, headers=headers, **kwargs)
 
     async def put(self, url: str, role: Role = Role.admin, **kwargs: Any) -> httpx.Response:
-        return await self.client.put(url, headers=self.auth(role), **kwargs)
+        headers = {**self.auth(role), **kwargs.pop("headers", {})}
+        return await self.client.put(url, headers=headers, **kwargs)
 
 
 def write_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> bytes:
@@ -198,8 +205,10 @@ async def harness(
         line_modes={line.name: line.mode.value for line in config.lines},
     )
     await store.migrate()
-    for script in scripts if scripts is not None else a_day():
-        await store.ingest(script.events)
+    await store.ingest(
+        [event for script in (scripts if scripts is not None else a_day())
+         for event in script.events]
+    )
     clock = FixedClock(now)
     tokens = TokenStore(store.engine)
     secrets = {role: (await tokens.create(f"test-{role.value}", role, now)).secret

@@ -51,8 +51,8 @@ UTC_ZONE = ZoneInfo("UTC")
 ARRIVED = datetime(2026, 11, 30, 12, 0, tzinfo=SHANGHAI)
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def a_task(**changes: Any) -> CallbackTask:
@@ -230,6 +230,15 @@ async def test_sync_creates_each_missing_task_once(fx: Fixture) -> None:
     assert len(open_tasks) == 4  # the anonymous caller's task is dismissed
 
 
+async def test_sync_goes_through_more_calls_than_one_batch(fx: Fixture) -> None:
+    start = local(2026, 11, 2, 8, 0)
+    events = [e for n in range(501)
+              for e in voicemail(f"v{n:03d}", start=start + timedelta(minutes=n)).events]
+    await fx.journal.ingest(events)
+    assert (await fx.service.sync()).created == 501
+    assert fx.service.owed()["normal"] == 501
+
+
 async def test_a_call_still_in_progress_gets_no_task_yet(fx: Fixture) -> None:
     script = abandoned("c-slow")
     script.events = [e for e in script.events if e.kind is not EventKind.call_ended]
@@ -249,6 +258,9 @@ async def test_tasks_come_emergency_first_then_oldest_first(fx: Fixture) -> None
     await fx.service.sync()
     order = [task.linkedid for task in await fx.service.tasks()]
     assert order == ["old-emergency", "young-emergency", "old-repair", "young-repair", "old-vm"]
+    assert fx.service.owed() == {"emergency": 2, "repair": 2, "normal": 1}
+    await fx.service.record_attempt("old-emergency", AttemptResult.reached)
+    assert fx.service.owed()["emergency"] == 1
     only = await fx.service.tasks(priority=Priority.repair)
     assert [task.linkedid for task in only] == ["old-repair", "young-repair"]
 
@@ -317,7 +329,8 @@ async def test_a_task_whose_call_no_longer_needs_one_is_dismissed(fx: Fixture) -
 async def test_the_rate_counts_tasks_closed_in_the_local_month(fx: Fixture) -> None:
     start = local(2026, 11, 28, 9, 0)
     await fx.ingest(*(abandoned(f"c{n}", start=start + timedelta(minutes=n)) for n in range(5)))
-    await fx.service.sync()
+    await fx.ingest(voicemail("anonymous", start=start, caller=""))
+    await fx.service.sync()  # the anonymous caller's task: dismissed now, 3 December
     s = fx.service
     await s.record_attempt("c0", AttemptResult.reached, at=local(2026, 11, 29, 9, 0))
     # failed on its second day: 1 December 00:10 local = 30 November 16:10 UTC
@@ -331,6 +344,7 @@ async def test_the_rate_counts_tasks_closed_in_the_local_month(fx: Fixture) -> N
     assert (december.done, december.failed, december.dismissed) == (0, 1, 1)
     assert december.rate == 0.5 and december.reached_rate == 0.0 and december.attempts == 1
     assert november.open_now == december.open_now == 1  # c4
+    assert (november.anonymous, december.anonymous) == (0, 1)  # not in the rate
 
 
 async def test_dismissing_needs_a_reason(fx: Fixture) -> None:
@@ -404,8 +418,8 @@ async def test_the_ari_originator_rings_the_agent_into_the_callback_context() ->
         (FakeAri(error=AriError(400, "POST", "/channels", "Allocation failed")), MOBILE,
          "refused"),
         (FakeAri(error=ConnectionError("gone")), MOBILE, "could not be asked"),
-        (FakeAri(), "12;Dial(evil)", "cannot be dialled"),
-        (FakeAri(), "", "cannot be dialled"),
+        (FakeAri(), "12;Dial(evil)", "not a number"),
+        (FakeAri(), "", "not a number"),
     ],
 )
 async def test_the_ari_originator_says_why_it_could_not(

@@ -16,12 +16,14 @@ def test_spooled_events_read_back_in_chunks(tmp_path: Path) -> None:
     assert spool.append(events[:4]) == 4
     spool.append(events[4:])
     assert spool.pending and spool.size_bytes > 0
+    assert spool.pending_events == len(events)
     file = spool.take()
     assert file is not None
     assert [len(chunk) for chunk in spool.read(file, chunk=4)] == [4, 4, 1]
     assert [e for chunk in spool.read(file) for e in chunk] == events
     spool.finish(file)
     assert not spool.pending and spool.take() is None
+    assert spool.pending_events == 0
 
 
 def test_events_spooled_during_a_replay_go_to_a_fresh_file(tmp_path: Path) -> None:
@@ -44,8 +46,9 @@ def test_an_interrupted_replay_is_taken_up_again_first(tmp_path: Path) -> None:
     spool.append(answered_by_agent("a").events)
     assert spool.take() == spool.replaying  # ... and the process died here
     spool.append(answered_by_agent("b").events)
-    again = Spool(tmp_path / "journal.spool")
+    again = Spool(tmp_path / "journal.spool")  # the next start counts what waits
     assert again.pending
+    assert again.pending_events == 2 * len(answered_by_agent().events)
     assert again.take() == again.replaying
     assert {e.linkedid for chunk in again.read(again.replaying) for e in chunk} == {"a"}
 

@@ -97,9 +97,7 @@ def a_day_of_calls(count: int = 40, seed: int = 7, start: datetime = T0) -> list
         if kind in (0, 1, 2):
             call = answered_by_agent(linkedid, wait=rng.uniform(0, 40), start=at)
         elif kind == 3:
-            call = night_transfer(linkedid, answered=True)
-            call.start = at
-            call = _moved(call, at)
+            call = _moved(night_transfer(linkedid, answered=True), at)
         elif kind == 4:
             call = _moved(night_transfer(linkedid, answered=False), at).ends(70.0)
         elif kind == 5:
@@ -208,6 +206,22 @@ async def test_a_late_arrival_event_moves_the_call_to_the_bucket_it_arrived_in(
     assert record is not None and record.arrived_at == start and record.caller == "13800001111"
 
 
+async def test_a_call_written_to_by_another_store_is_read_again_not_taken_from_memory(
+    database: Database, store: Store
+) -> None:
+    """The store keeps recent calls' events in memory; a second writer (which the
+    service does not have, but an operator's script might) must not make it miscount."""
+    other = database.store()
+    events = answered_by_agent("shared").events
+    try:
+        for index, event in enumerate(events):
+            await (store if index % 2 else other).ingest([event])
+        assert await store.call("shared") == fold(events, MODES, 5.0)
+        assert await rollup(store) == await recount(store, T0 - timedelta(1), T0 + timedelta(1))
+    finally:
+        await other.close()
+
+
 # -- reports ----------------------------------------------------------------------------------
 
 
@@ -232,6 +246,19 @@ async def test_month_and_day_reports_follow_the_local_time_zone(store: Store) ->
     assert day.tally.offered == 1
     today = await report(store, *today_range(first_of_december, SHANGHAI), zone=SHANGHAI)
     assert today.tally == day.tally
+
+
+async def test_a_half_hour_time_zone_splits_its_days_exactly(store: Store) -> None:
+    """Both calls arrive in the same UTC hour, on two different local days in India."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    late = datetime(2026, 10, 31, 18, 20, tzinfo=UTC)  # 23:50 on 31 October, local
+    early = datetime(2026, 10, 31, 18, 40, tzinfo=UTC)  # 00:10 on 1 November, local
+    await store.ingest(answered_by_agent("late", start=late).events)
+    await store.ingest(answered_by_agent("early", start=early).events)
+    october = await report(store, *month_range("2026-10", kolkata), zone=kolkata)
+    november = await report(store, *month_range("2026-11", kolkata), zone=kolkata)
+    assert (october.tally.offered, november.tally.offered) == (1, 1)
+    assert november.by_hour[0].tally.offered == 1
 
 
 async def test_a_report_shows_every_part_of_spec_section_3(store: Store) -> None:
@@ -270,6 +297,23 @@ async def test_all_time_totals_by_line_and_mode(store: Store) -> None:
     totals = await store.totals()
     assert set(totals) == {("main", "ivr"), ("legacy", "manual")}
     assert totals[("legacy", "manual")].outcome_busy == 2
+
+
+@pytest.mark.parametrize(
+    ("period", "month"),
+    [("2026-02-30", False), ("0001-01-01", False), ("9999-12-31", False), ("2026-13", True),
+     ("2026-1x", True), ("0001-01", True), ("9999-12", True)],
+)
+def test_impossible_periods_are_value_errors(period: str, month: bool) -> None:
+    with pytest.raises(ValueError):
+        (month_range if month else day_range)(period, SHANGHAI)
+
+
+def test_a_local_day_across_a_daylight_saving_change_is_23_hours() -> None:
+    start, end = day_range("2026-03-08", "America/New_York")
+    assert end - start == timedelta(hours=23)
+    start, end = month_range("2026-11", "Asia/Kolkata")  # +05:30: whole 15-minute buckets
+    assert (start.hour, start.minute) == (18, 30)
 
 
 # -- call lists -------------------------------------------------------------------------------

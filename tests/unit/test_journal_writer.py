@@ -189,6 +189,7 @@ async def test_a_locked_sqlite_database_spools_and_replays(tmp_path: Path) -> No
         await writer.flush()
         assert not writer.stats.database_up
         assert writer.stats.spooled > 0 and writer.spool.pending
+        assert writer.stats.spool_pending == writer.stats.spooled
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -199,6 +200,7 @@ async def test_a_locked_sqlite_database_spools_and_replays(tmp_path: Path) -> No
     await writer.flush()
     await assert_stored_exactly(store, all_events(calls))
     assert writer.stats.replayed >= len(all_events(during))
+    assert writer.stats.spool_pending == 0
     await writer.close()
     await store.close()
 
@@ -330,3 +332,16 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def test_the_writer_closes_calls_whose_end_never_came(
+    store: Store, tmp_path: Path
+) -> None:
+    stuck = answered_by_agent("stuck").events[:5]  # the AMI connection dropped mid-call
+    await store.ingest(stuck)
+    writer = JournalWriter(store, tmp_path / "journal.spool", **{**FAST, "lost_sweep_every": 60})
+    await writer.start()
+    await eventually(lambda: writer.stats.lost_calls_closed == 1)
+    record = await store.call("stuck")
+    assert record is not None and record.end_cause == "lost"
+    await writer.close()

@@ -3,12 +3,12 @@ callback rate, and calling a customer back from an agent's phone."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from ivr.api.context import Admin, Ctx, Viewer
-from ivr.api.params import bounded
+from ivr.api.params import MONTH_PATTERN, bounded
 from ivr.api.schemas import (
     AUTH,
     AttemptIn,
@@ -41,8 +41,9 @@ async def list_tasks(
     ctx: Ctx,
     who: Viewer,
     status_: Annotated[
-        TaskStatus | None, Query(alias="status", description="default: open; all: leave empty")
-    ] = TaskStatus.open,
+        Literal["open", "done", "failed", "dismissed", "all"],
+        Query(alias="status", description="open (the default), done, failed, dismissed, all"),
+    ] = "open",
     priority: Annotated[
         str | None, Query(pattern="^(emergency|repair|normal)$", description="only this one")
     ] = None,
@@ -51,7 +52,7 @@ async def list_tasks(
 ) -> TaskList:
     """Tasks by priority (emergency first), then age (oldest call first)."""
     tasks = await ctx.callbacks.tasks(
-        status=status_,
+        status=None if status_ == "all" else TaskStatus(status_),
         priority=Priority[priority] if priority else None,
         limit=limit,
         offset=offset,
@@ -64,8 +65,7 @@ async def callback_rate(
     ctx: Ctx,
     who: Viewer,
     month: Annotated[
-        str, Query(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
-                   description="a local month, YYYY-MM")
+        str, Query(pattern=MONTH_PATTERN, description="a local month, YYYY-MM")
     ],
 ) -> MonthOut:
     """The month's callback rate (R7): callbacks made / tasks closed in the month."""

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from ivr.api.call_search import CallFilter
 from ivr.api.context import Ctx, Viewer
-from ivr.api.params import in_order, instant
+from ivr.api.params import CALLER_PATTERN, Since, Until, in_order, instant
 from ivr.api.schemas import AUTH, CSV, CallDetail, CallOut, CallPage, EventOut, problem
 from ivr.auth.roles import Role, shown_number
 from ivr.auth.tokens import Principal
@@ -23,16 +23,10 @@ from ivr.journal.record import CallRecord, Outcome
 router = APIRouter(prefix="/api", tags=["calls"], responses=AUTH)
 
 LinkedId = Annotated[str, Path(min_length=1, max_length=64, description="the call's linkedid")]
-Since = Annotated[
-    str | None,
-    Query(max_length=40, description="arrived at or after: 2026-11-03 or 2026-11-03T08:00 "
-          "(local time) or with an offset"),
-]
-Until = Annotated[str | None, Query(max_length=40, description="arrived before (as since)")]
 LineName = Annotated[str | None, Query(max_length=64, description="line name")]
 Caller = Annotated[
     str | None,
-    Query(pattern=r"^\+?[0-9]{3,32}$", description="calls whose number contains these digits "
+    Query(pattern=CALLER_PATTERN, description="calls whose number contains these digits "
           "(not for viewers)"),
 ]
 ServiceName = Annotated[str | None, Query(max_length=64, description="e.g. emergency, repair")]
@@ -118,7 +112,8 @@ async def export_calls(
     callback_needed: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
 ) -> StreamingResponse:
-    """The same search as CSV (UTF-8 with BOM, so spreadsheets read Chinese text)."""
+    """The same search as CSV, finished calls only (UTF-8 with a BOM, so spreadsheets
+    read Chinese names right)."""
     wanted = _filter(ctx, who, since, until, line, outcome, caller, service, callback_needed,
                      False)
     zone = ctx.zone()

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
 from ivr.api.context import Ctx, Viewer
+from ivr.api.params import DAY_PATTERN, MONTH_PATTERN
 from ivr.api.params import day as checked_day
 from ivr.api.schemas import AUTH, ReportOut, problem
 from ivr.journal.queries import day_range, month_range, report
@@ -43,12 +44,12 @@ async def _report(
 async def day_report(
     ctx: Ctx,
     who: Viewer,
-    day: Annotated[date, Query(description="a local day, YYYY-MM-DD")],
+    day: Annotated[str, Query(pattern=DAY_PATTERN, description="a local day, YYYY-MM-DD")],
     line: LineName = None,
 ) -> ReportOut:
     """The calls that arrived on one local day."""
-    checked_day(day, "day")
-    return await _report(ctx, day_range(day, ctx.zone()), line, "day", day.isoformat())
+    the_day = checked_day(day, "day")
+    return await _report(ctx, day_range(the_day, ctx.zone()), line, "day", the_day.isoformat())
 
 
 @router.get("/month", response_model=ReportOut, responses=problem(422))
@@ -56,8 +57,7 @@ async def month_report(
     ctx: Ctx,
     who: Viewer,
     month: Annotated[
-        str, Query(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
-                   description="a local month, YYYY-MM")
+        str, Query(pattern=MONTH_PATTERN, description="a local month, YYYY-MM")
     ],
     line: LineName = None,
 ) -> ReportOut:
@@ -69,19 +69,18 @@ async def month_report(
 async def range_report(
     ctx: Ctx,
     who: Viewer,
-    start: Annotated[date, Query(description="first local day, YYYY-MM-DD")],
-    end: Annotated[date, Query(description="last local day, included")],
+    start: Annotated[str, Query(pattern=DAY_PATTERN, description="first local day, YYYY-MM-DD")],
+    end: Annotated[str, Query(pattern=DAY_PATTERN, description="last local day, included")],
     line: LineName = None,
 ) -> ReportOut:
     """The calls that arrived from `start` to `end`, both local days included."""
-    checked_day(start, "start")
-    checked_day(end, "end")
-    if end < start:
+    first_day, last_day = checked_day(start, "start"), checked_day(end, "end")
+    if last_day < first_day:
         raise HTTPException(422, "end must not be before start")
-    if (end - start).days >= MAX_RANGE_DAYS:
+    if (last_day - first_day).days >= MAX_RANGE_DAYS:
         raise HTTPException(422, f"a range is at most {MAX_RANGE_DAYS} days; ask for months")
     zone = ctx.zone()
-    first, _ = day_range(start, zone)
-    _, stop = day_range(end, zone)
-    label = f"{start.isoformat()}..{end.isoformat()}"
+    first, _ = day_range(first_day, zone)
+    _, stop = day_range(last_day, zone)
+    label = f"{first_day.isoformat()}..{last_day.isoformat()}"
     return await _report(ctx, (first, stop), line, "range", label)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from ivr.api.context import Admin, Ctx, Supervisor, Viewer
-from ivr.api.params import in_order, instant
+from ivr.api.params import Since, Until, in_order, instant
 from ivr.api.schemas import AUTH, Responses, VoicemailList, VoicemailOut, problem
 
 router = APIRouter(prefix="/api/voicemails", tags=["voicemail"], responses=AUTH)
@@ -22,8 +22,8 @@ AUDIO: Responses = {200: {"content": {"audio/wav": {}}}}
 async def list_voicemails(
     ctx: Ctx,
     who: Viewer,
-    since: Annotated[str | None, Query(max_length=40, description="arrived at or after")] = None,
-    until: Annotated[str | None, Query(max_length=40, description="arrived before")] = None,
+    since: Since = None,
+    until: Until = None,
     handled: bool | None = None,
     line: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
