@@ -189,6 +189,19 @@ def write_readme(result: dict[str, Any]) -> None:
         "public lines answer in the dialplan before Stasis (the answer never waits on "
         "Python; the controller then greets); the last row shows what answering from the "
         "controller would cost.",
+        "",
+        "The ramp (each step 10 s of calls; p50 INVITE → 200 OK in ms, failed calls):",
+        "",
+        "| calls/s | "
+        + " | ".join(f"{step['rate']}" for step in s["dialplan_only"]["steps"])
+        + " |",
+        "|---|" + "---|" * len(s["dialplan_only"]["steps"]),
+        *(
+            f"| {label} | "
+            + " | ".join(f"{step['p50_ms']} ({step['failed']})" for step in s[key]["steps"])
+            + " |"
+            for label, key in (("dialplan only", "dialplan_only"), ("controlled", "controlled"))
+        ),
     ])
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -208,7 +221,12 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=50)
     parser.add_argument("--ramp", default="50,100,150,200,250,300,400")
     parser.add_argument("--ramp-seconds", type=float, default=10.0)
+    parser.add_argument("--readme-only", action="store_true",
+                        help="rewrite the README table from bench/results/callflow.json")
     args = parser.parse_args()
+    if args.readme_only:
+        write_readme(json.loads((RESULTS / "callflow.json").read_text()))
+        raise SystemExit(0)
     outcome = asyncio.run(
         main(args.calls, args.rate, [int(r) for r in args.ramp.split(",")], args.ramp_seconds)
     )
