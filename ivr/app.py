@@ -69,9 +69,13 @@ class AsteriskStack:
         await self.render(self.config)
         self.process = AsteriskProcess(self.instance)
         await self.process.start()
-        await self.process.wait_ready(
-            self.ari_url, self.secrets.ari_user, self.secrets.ari_password
-        )
+        try:
+            await self.process.wait_ready(
+                self.ari_url, self.secrets.ari_user, self.secrets.ari_password
+            )
+        except BaseException:
+            await self.process.stop()  # never leave an Asterisk behind that we gave up on
+            raise
 
     async def render(self, config: HotlineConfig) -> None:
         assert self.instance is not None

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import structlog
 
+from ivr.api.plugin import Api, build_api
+from ivr.api.server import HttpServer
 from ivr.app import AsteriskStack, Controller
 from ivr.config import ConfigError, HotlineConfig, load_config
 from ivr.journal.service import open_journal
+from metrics.exporter import Exporter, Sources
+from metrics.http import add_metrics_route
 
 log = structlog.get_logger(__name__)
 
@@ -23,11 +27,9 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = AsteriskStack(config, config_path)
     journal = await open_journal(config)
-    try:
-        await journal.store.migrate()
-    except Exception as exc:  # the writer spools, and migrates once the database answers
-        log.warning("journal.database_unavailable_at_start", error=str(exc))
     controller: Controller | None = None
+    api: Api | None = None
+    http: HttpServer | None = None
     stop = asyncio.Event()
     reload_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,6 +42,24 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
         await stack.start()
         controller = Controller(config, stack, journal.writer)
         await controller.start()
+
+        async def request_reload() -> None:
+            reload_requested.set()
+
+        api = build_api(controller, stack, journal.store, config_path, request_reload)
+        running = controller
+        exporter = Exporter(Sources(
+            store=journal.store,
+            config=lambda: running.config,
+            live=running.live,
+            health=running,
+            writer_stats=lambda: journal.writer.stats,
+            callbacks_owed=api.callbacks.owed,
+        ))
+        add_metrics_route(api.app, exporter)
+        http = HttpServer(api.app, config.service.bind, config.service.http_port)
+        await http.start()
+        api.start()
         pid_file.write_text(str(os.getpid()))
         a = config.asterisk
         s = config.service
@@ -71,6 +91,10 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
         return 0
     finally:
         print("stopping ...", flush=True)
+        if api is not None:
+            api.stop()
+        if http is not None:
+            await http.stop()
         if controller is not None:
             await controller.stop()
         await stack.stop()

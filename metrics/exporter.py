@@ -234,7 +234,7 @@ class HotlineCollector(Collector):
             "hotline_callbacks_owed", "callback tasks still open", labels=["priority"]
         )
         counts = self.sources.callbacks_owed() if self.sources.callbacks_owed else {}
-        for priority in ("emergency", "normal"):
+        for priority in ("emergency", "repair", "normal"):
             owed.add_metric([priority], counts.get(priority, 0))
         yield owed
         yield _gauge("hotline_ari_connected", "1 while the ARI websocket is up",

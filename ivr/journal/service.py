@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
+
 from ivr.config import HotlineConfig
 from ivr.journal.engine import database_url
 from ivr.journal.store import Store
 from ivr.journal.writer import JournalWriter
 
 SPOOL_NAME = "journal.spool"
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -37,6 +40,10 @@ async def open_journal(config: HotlineConfig) -> Journal:
     """The running service's journal. A database that is down at start-up is not fatal:
     events wait in the spool, and the schema is brought up to date when it answers."""
     store = open_store(config)
+    try:
+        await store.migrate()
+    except Exception as exc:  # the writer spools, and migrates once the database answers
+        log.warning("journal.database_unavailable_at_start", error=str(exc))
     writer = JournalWriter(store, config.service.data_dir / SPOOL_NAME)
     await writer.start()
     return Journal(store, writer)

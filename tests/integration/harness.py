@@ -140,7 +140,6 @@ class HotlineUnderTest:
 
     async def start(self) -> None:
         self.journal = await open_journal(self.config)
-        await self.journal.store.migrate()
         self.tap.downstream = self.journal.writer
         await self.stack.start()
         await self.start_controller()
