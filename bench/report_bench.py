@@ -46,7 +46,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from ivr.config import Targets  # noqa: E402
+from ivr.config import Targets, load_config  # noqa: E402
 from ivr.domain.outcomes import fold  # noqa: E402
 from ivr.journal.events import EventKind, JournalEvent  # noqa: E402
 from ivr.journal.queries import day_range, month_range, recount, report, today_range  # noqa: E402
@@ -55,6 +55,7 @@ from ivr.journal.store import Store, calls_table  # noqa: E402
 from ivr.journal.tables import record_to_row, ring_stats_table, stats_table  # noqa: E402
 from ivr.journal.tally import Tally, bucket_start, ring_tally  # noqa: E402
 from ivr.journal.writer import JournalWriter  # noqa: E402
+from metrics.exporter import Exporter, Sources  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -326,6 +327,12 @@ async def measure_reads(store: Store, month: MonthOfCalls) -> dict[str, Any]:
         today = await report(store, *today_range(last_day, ZONE), zone=ZONE, targets=targets)
         return today, await store.totals()
 
+    config = load_config(ROOT / "hotline.example.toml")
+    exporter = Exporter(Sources(store=store, config=lambda: config, clock=lambda: last_day))
+
+    async def exporter_scrape() -> Any:
+        return await exporter.render()
+
     async def newest_calls() -> Any:
         return await store.calls(limit=50)
 
@@ -339,6 +346,7 @@ async def measure_reads(store: Store, month: MonthOfCalls) -> dict[str, Any]:
     return {
         "month_report": await timed(month_report),
         "scrape_today_and_totals": await timed(scrape),
+        "exporter_scrape_whole_metrics_page": await timed(exporter_scrape),
         "newest_50_calls": await timed(newest_calls),
         "calls_of_a_line_and_outcome": await timed(line_calls),
         "offered_in_month": result.tally.offered,
