@@ -6,7 +6,6 @@ got from the journal events Asterisk and the controller reported."""
 from __future__ import annotations
 
 import asyncio
-import wave
 from datetime import datetime
 from pathlib import Path
 
@@ -62,48 +61,6 @@ async def test_in_hours_menu_choice_reaches_an_agent(fresh: HotlineUnderTest) ->
         await stop_all(agents)
 
 
-async def test_off_hours_caller_leaves_a_voicemail(fresh: HotlineUnderTest) -> None:
-    fresh.set_now(SATURDAY_NIGHT)
-    mark = fresh.tap.mark()
-    # speak once the off-hours prompt, the menu timeout and the voicemail prompt are over
-    until_beep = fresh.prompt_ms("off_hours", "voicemail") + 2000 + 1500
-    caller = await sipp.call(
-        fresh.call_dir("vm"), fresh.ports.sip, "95007",
-        audio_after_ms=until_beep, audio_ms=6500, hold_ms=500,
-    )
-    assert await caller.wait(60) == 0, caller.log()
-    await fresh.tap.wait_for(EventKind.off_hours, since=mark)
-    started = await fresh.tap.wait_for(EventKind.voicemail_started, since=mark)
-    recorded = await fresh.tap.wait_for(EventKind.voicemail_recorded, since=mark)
-    assert started.data["urgent"] == "0"
-    path = fresh.stack.install.host_path(Path(str(recorded.data["file"])))  # type: ignore[union-attr]
-    with wave.open(str(path)) as wav:
-        seconds = wav.getnframes() / wav.getframerate()
-    assert seconds == pytest.approx(float(recorded.data["seconds"]), abs=0.1)  # type: ignore[arg-type]
-    assert 4.0 < seconds < 10.0  # the 6.4 s the caller said, give or take the silence end
-
-
-async def test_night_emergency_rings_the_next_on_call_person(fresh: HotlineUnderTest) -> None:
-    fresh.set_now(SATURDAY_NIGHT)
-    workdir = fresh.call_dir("oncall")
-    first = await sipp.phone(workdir, fresh.ports.oncall1, name="oncall1", mode="noanswer")
-    second = await sipp.phone(workdir, fresh.ports.oncall2, name="oncall2", ring_ms=1000)
-    try:
-        mark = fresh.tap.mark()
-        caller = await sipp.call(
-            workdir, fresh.ports.sip, "95007", digits=[Press("1", 1500)], hold_ms=16000
-        )
-        assert await caller.wait(60) == 0, caller.log()
-        await fresh.tap.wait_for(EventKind.human_requested, since=mark, target="oncall")
-        ended = await fresh.tap.wait_for(EventKind.oncall_ring_ended, since=mark, order="1")
-        assert ended.data["result"] == "noanswer"
-        answered = await fresh.tap.wait_for(EventKind.oncall_answered, since=mark)
-        assert answered.data["person"] == "night two"
-    finally:
-        await first.stop()
-        await second.stop()
-
-
 async def test_public_holiday_takes_the_off_hours_path(fresh: HotlineUnderTest) -> None:
     fresh.set_now(NATIONAL_DAY)
     mark = fresh.tap.mark()
@@ -111,18 +68,6 @@ async def test_public_holiday_takes_the_off_hours_path(fresh: HotlineUnderTest) 
     assert await caller.wait(30) == 0, caller.log()
     await fresh.tap.wait_for(EventKind.off_hours, since=mark)
     assert not fresh.tap.find(EventKind.human_requested)[mark:]
-
-
-async def test_a_full_line_answers_busy(fresh: HotlineUnderTest) -> None:
-    fresh.set_now(SATURDAY_NIGHT)
-    workdir = fresh.call_dir("busy")
-    mark = fresh.tap.mark()
-    holding = await sipp.call(workdir, fresh.ports.sip, "95009", name="first", hold_ms=5000)
-    await fresh.tap.wait_for(EventKind.ivr_answered, since=mark, line="small")
-    refused = await sipp.call(workdir, fresh.ports.sip, "95009", name="second", expect=486)
-    assert await refused.wait(30) == 0, refused.log()
-    assert await holding.wait(30) == 0, holding.log()
-    await fresh.tap.wait_for(EventKind.call_rejected_busy, since=mark, line="small")
 
 
 async def test_calls_to_other_numbers_are_refused_and_go_nowhere(

@@ -1,10 +1,13 @@
-"""Real calls with known timings end up as exact call records in the store, and the
-report counts them as SPEC §3 defines: rings = floor(wait / 5 s) + 1, where wait runs
-from the request for a person to the answer."""
+"""Real calls with known timings, and the night, voicemail and busy paths, end up as
+exact call records in the store, and the report counts them as SPEC §3 defines:
+rings = floor(wait / 5 s) + 1, where wait runs from the request for a person to the
+answer."""
 
 from __future__ import annotations
 
+import wave
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -96,12 +99,20 @@ async def test_a_voicemail_is_recorded_with_its_length(fresh: HotlineUnderTest) 
         audio_after_ms=until_beep, audio_ms=6500, hold_ms=500,
     )
     assert await caller.wait(60) == 0, caller.log()
+    await fresh.tap.wait_for(EventKind.off_hours, since=mark)
     started = await fresh.tap.wait_for(EventKind.voicemail_started, since=mark)
+    assert started.data["urgent"] == "0"
     record = await record_of(fresh, started.linkedid)
     assert record.outcome is Outcome.voicemail
     assert record.off_hours and record.callback_needed
     assert record.voicemail_file and record.voicemail_seconds
-    assert 4.0 < record.voicemail_seconds < 10.0
+    # the file Asterisk wrote is as long as the journal says: the 6.4 s the caller said,
+    # give or take the silence detection at its end
+    path = fresh.stack.install.host_path(Path(record.voicemail_file))  # type: ignore[union-attr]
+    with wave.open(str(path)) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert seconds == pytest.approx(record.voicemail_seconds, abs=0.1)
+    assert 4.0 < seconds < 10.0
 
 
 async def test_a_full_line_is_journaled_as_busy(fresh: HotlineUnderTest) -> None:
@@ -131,6 +142,9 @@ async def test_night_emergency_answered_by_the_second_on_call(fresh: HotlineUnde
         )
         assert await caller.wait(60) == 0, caller.log()
         requested = await fresh.tap.wait_for(EventKind.human_requested, since=mark)
+        assert requested.data["target"] == "oncall"
+        ended = await fresh.tap.wait_for(EventKind.oncall_ring_ended, since=mark, order="1")
+        assert ended.data["result"] == "noanswer"
         record = await record_of(fresh, requested.linkedid)
     finally:
         await first.stop()
