@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ import structlog
 
 from ivr.ami.feed import AmiFeed
 from ivr.ari.client import AriClient
-from ivr.asterisk.instance import AsteriskProcess, Instance
+from ivr.asterisk.instance import AsteriskProcess, Instance, wait_for_ari
 from ivr.asterisk.render import render
 from ivr.asterisk.sandbox import AsteriskInstall, provision
 from ivr.callflow.policy import RoutingPolicy
@@ -28,6 +29,10 @@ from ivr.prompts import PromptRenderer
 from ivr.secrets import Secrets, load_secrets
 
 log = structlog.get_logger(__name__)
+
+# Set in docker-compose: Asterisk runs in its own container and reads what we render here.
+EXTERNAL_DIR = "HOTLINE_ASTERISK_DIR"
+EXTERNAL_WAIT = 300.0
 
 
 def instance_name(data_dir: Path) -> str:
@@ -63,6 +68,10 @@ class AsteriskStack:
         return f"http://{self.config.asterisk.bind}:{self.config.asterisk.http_port}"
 
     async def start(self) -> None:
+        external = os.environ.get(EXTERNAL_DIR)
+        if external:
+            await self._use_external(Path(external))
+            return
         if self.install is None:
             self.install = await asyncio.to_thread(provision, say=self.say)
         self.instance = Instance.create(self.install, self.name, self.config.service.data_dir)
@@ -76,6 +85,16 @@ class AsteriskStack:
         except BaseException:
             await self.process.stop()  # never leave an Asterisk behind that we gave up on
             raise
+
+    async def _use_external(self, directory: Path) -> None:
+        """Render for an Asterisk that runs elsewhere (docker-compose) and wait for it."""
+        self.instance = Instance.external(directory)
+        self.install = self.instance.install
+        await self.render(self.config)
+        self.say(f"config rendered into {directory}; waiting for Asterisk's ARI")
+        await wait_for_ari(
+            self.ari_url, self.secrets.ari_user, self.secrets.ari_password, EXTERNAL_WAIT
+        )
 
     async def render(self, config: HotlineConfig) -> None:
         assert self.instance is not None
@@ -94,12 +113,14 @@ class AsteriskStack:
             {name: f"sound:{self.instance.to_inner(path)}" for name, path in sounds.items()}
         )
 
-    async def reload(self, config: HotlineConfig) -> None:
+    async def reload(self, config: HotlineConfig, ami: AmiFeed | None = None) -> None:
         """New config for new calls; calls in progress keep going."""
         await self.render(config)
         self.config = config
-        assert self.process is not None
-        await self.process.cli("core reload")
+        if self.process is not None:
+            await self.process.cli("core reload")
+        elif ami is not None:  # an external Asterisk: no control socket here
+            await ami.action(Action="Command", Command="core reload")
 
     async def stop(self) -> None:
         if self.process is not None:

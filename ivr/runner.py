@@ -84,7 +84,7 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
                 except ConfigError as exc:
                     log.error("reload.refused", problems=exc.problems)
                     continue
-                await stack.reload(new_config)
+                await stack.reload(new_config, controller.ami)
                 controller.apply(new_config)
                 journal.apply(new_config)
                 print("configuration reloaded", flush=True)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,15 @@ class Instance:
         for sub in SUBDIRS:
             (host / sub).mkdir(parents=True, exist_ok=True)
         return cls(install, host)
+
+    @classmethod
+    def external(cls, directory: Path) -> Instance:
+        """An Asterisk someone else runs (a container) reading the config we render into
+        `directory`, which both sides see at the same path."""
+        install = AsteriskInstall(Path("/"), "external")
+        for sub in SUBDIRS:
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        return cls(install, directory)
 
     @property
     def inner(self) -> Path:
@@ -87,22 +97,14 @@ class AsteriskProcess:
         self, ari_url: str, user: str, password: str, timeout: float = 60.0
     ) -> None:
         """Until ARI answers (and so the HTTP server and modules are loaded)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        headers = {"Authorization": basic_auth(user, password)}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            while True:
-                if self.process and self.process.returncode is not None:
-                    raise AsteriskStartError(
-                        f"Asterisk exited with {self.process.returncode}; see "
-                        f"{self.instance.host / 'log'}"
-                    )
-                with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with session.get(f"{ari_url}/ari/asterisk/ping") as response:
-                        if response.status == 200:
-                            return
-                if asyncio.get_running_loop().time() > deadline:
-                    raise AsteriskStartError(f"ARI at {ari_url} did not answer in {timeout:.0f} s")
-                await asyncio.sleep(0.2)
+
+        def exited() -> str | None:
+            if self.process and self.process.returncode is not None:
+                return (f"Asterisk exited with {self.process.returncode}; see "
+                        f"{self.instance.host / 'log'}")
+            return None
+
+        await wait_for_ari(ari_url, user, password, timeout, exited)
 
     async def cli(self, command: str) -> str:
         """Run an Asterisk CLI command through the instance's control socket."""
@@ -125,3 +127,27 @@ class AsteriskProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             await self.process.wait()
+
+
+async def wait_for_ari(
+    ari_url: str,
+    user: str,
+    password: str,
+    timeout: float,
+    gave_up: Callable[[], str | None] = lambda: None,
+) -> None:
+    """Until ARI answers; `gave_up` may say why waiting is pointless (Asterisk died)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    headers = {"Authorization": basic_auth(user, password)}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        while True:
+            reason = gave_up()
+            if reason:
+                raise AsteriskStartError(reason)
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(f"{ari_url}/ari/asterisk/ping") as response:
+                    if response.status == 200:
+                        return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AsteriskStartError(f"ARI at {ari_url} did not answer in {timeout:.0f} s")
+            await asyncio.sleep(0.2)
