@@ -5,6 +5,7 @@ in dialplan/). Everything Asterisk reads comes from here, so a reload is a re-re
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from ivr.asterisk.instance import Instance
-from ivr.config import HotlineConfig, Service
+from ivr.config import HotlineConfig, OnCall, Service
 from ivr.domain.schedule import Schedule
 from ivr.secrets import Secrets
 
@@ -164,17 +165,13 @@ def dialplan_safe(text: str) -> str:
     return UNSAFE_IN_DIALPLAN.sub("_", text).strip() or "_"
 
 
-def oncall_dial_chain(config: HotlineConfig, people: list[object] | None = None) -> str:
+def oncall_dial_chain(config: HotlineConfig, people: Sequence[OnCall] | None = None) -> str:
     """'PJSIP/oncall1^20^name&...': whom to ring, for how long, in order."""
-    roster = people if people is not None else list(config.oncall)
     cadence = config.hotline.ring_cadence_seconds
-    parts = []
-    for person in roster:
-        endpoint = getattr(person, "endpoint")  # noqa: B009 - OnCall or a compatible record
-        rings = getattr(person, "rings")  # noqa: B009
-        name = dialplan_safe(getattr(person, "name"))  # noqa: B009
-        parts.append(f"PJSIP/{endpoint}^{round(rings * cadence)}^{name}")
-    return "&".join(parts)
+    return "&".join(
+        f"PJSIP/{person.endpoint}^{round(person.rings * cadence)}^{dialplan_safe(person.name)}"
+        for person in (config.oncall if people is None else people)
+    )
 
 
 def night_transfer_keys(config: HotlineConfig) -> list[str]:

@@ -150,7 +150,7 @@ class CallFlowService:
         if digit is not None and policy.is_night_transfer(digit):
             service = policy.config.menu.keys[digit]
             self._journal(call, EventKind.menu_choice, key=digit, service=service.value, attempt=1)
-            chain = oncall_dial_chain(policy.config, list(policy.oncall_chain(now)))
+            chain = oncall_dial_chain(policy.config, policy.oncall_chain(now))
             await self.ari.set_variable(call.channel, "__HOTLINE_SERVICE", service.value)
             await self.ari.set_variable(call.channel, "HOTLINE_ONCALL", chain)
             await self._leave(call, ONCALL_CONTEXT)

@@ -45,6 +45,6 @@ def test_the_on_call_chain_rings_each_person_for_their_rings() -> None:
     p = policy()
     chain = p.oncall_chain(datetime(2026, 11, 21, 23, 0, tzinfo=SHANGHAI))
     assert [person.endpoint for person in chain] == ["oncall1", "oncall2"]
-    assert oncall_dial_chain(p.config, list(chain)) == (
+    assert oncall_dial_chain(p.config, chain) == (
         "PJSIP/oncall1^20^值班员 张&PJSIP/oncall2^20^值班员 李"
     )
