@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
 from ivr.config import ConfigError, HotlineConfig, load_config
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, help="Gas hotline IVR service on Asterisk.")
 
@@ -172,6 +176,23 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed; s
 app.add_typer(token_app, name="token")
 
 
+def run_token_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run a token command; a refused token exits 2, an unreachable database 1."""
+    import asyncio
+
+    from ivr.auth.commands import DatabaseUnavailable
+    from ivr.auth.tokens import TokenError
+
+    try:
+        return asyncio.run(work)
+    except TokenError as exc:
+        typer.echo(f"hotline token {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except DatabaseUnavailable as exc:
+        typer.echo(f"hotline token {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="viewer (numbers masked), supervisor (reads), admin"),
@@ -179,20 +200,10 @@ def token_create(
     config_path: Path = CONFIG_OPTION,
 ) -> None:
     """Create an API token and print it: this is the only time it is shown."""
-    import asyncio
-
-    from ivr.auth.commands import DatabaseUnavailable, create_token
-    from ivr.auth.tokens import TokenError
+    from ivr.auth.commands import create_token
 
     config = config_or_exit(config_path)
-    try:
-        issued = asyncio.run(create_token(config, name, role))
-    except TokenError as exc:
-        typer.echo(f"hotline token create: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except DatabaseUnavailable as exc:
-        typer.echo(f"hotline token create: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    issued = run_token_command("create", create_token(config, name, role))
     typer.echo(issued.secret)
     typer.echo(
         f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}); "
@@ -207,17 +218,10 @@ def token_list(
     config_path: Path = CONFIG_OPTION,
 ) -> None:
     """The API tokens (never the tokens themselves: their first characters)."""
-    import asyncio
-
-    from ivr.auth.commands import DatabaseUnavailable, list_tokens, render_tokens
+    from ivr.auth.commands import list_tokens, render_tokens
 
     config = config_or_exit(config_path)
-    try:
-        tokens = asyncio.run(list_tokens(config, all_))
-    except DatabaseUnavailable as exc:
-        typer.echo(f"hotline token list: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(render_tokens(tokens))
+    typer.echo(render_tokens(run_token_command("list", list_tokens(config, all_))))
 
 
 @token_app.command("revoke")
@@ -226,21 +230,10 @@ def token_revoke(
     config_path: Path = CONFIG_OPTION,
 ) -> None:
     """Revoke an API token at once."""
-    import asyncio
-
-    from ivr.auth.commands import DatabaseUnavailable, revoke_token
-    from ivr.auth.tokens import TokenError
+    from ivr.auth.commands import revoke_token
 
     config = config_or_exit(config_path)
-    try:
-        revoked = asyncio.run(revoke_token(config, which))
-    except TokenError as exc:
-        typer.echo(f"hotline token revoke: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except DatabaseUnavailable as exc:
-        typer.echo(f"hotline token revoke: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    for info in revoked:
+    for info in run_token_command("revoke", revoke_token(config, which)):
         typer.echo(f"revoked token {info.id} {info.name!r} ({info.role.value})")
 
 
