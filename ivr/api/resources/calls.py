@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 
 from ivr.api.call_search import CallFilter
@@ -17,7 +18,6 @@ from ivr.api.context import Ctx, Viewer
 from ivr.api.params import CALLER_PATTERN, Since, Until, in_order, instant
 from ivr.api.schemas import AUTH, CSV, CallDetail, CallOut, CallPage, EventOut, problem
 from ivr.auth.roles import Role, shown_number
-from ivr.auth.tokens import Principal
 from ivr.journal.record import CallRecord, Outcome
 
 router = APIRouter(prefix="/api", tags=["calls"], responses=AUTH)
@@ -39,18 +39,18 @@ CSV_COLUMNS = (
 )
 
 
-def _filter(
+def _wanted(
     ctx: Ctx,
-    who: Principal,
-    since: str | None,
-    until: str | None,
-    line: str | None,
-    outcome: Outcome | None,
-    caller: str | None,
-    service: str | None,
-    callback_needed: bool | None,
-    in_progress: bool | None,
+    who: Viewer,
+    since: Since = None,
+    until: Until = None,
+    line: LineName = None,
+    outcome: Outcome | None = None,
+    caller: Caller = None,
+    service: ServiceName = None,
+    callback_needed: bool | None = None,
 ) -> CallFilter:
+    """The search both the page and the CSV take (a dependency: one parameter list)."""
     if caller and not who.role.sees_numbers:
         raise HTTPException(403, "searching by caller number needs the supervisor role")
     zone = ctx.zone()
@@ -64,30 +64,23 @@ def _filter(
         caller=caller,
         service=service,
         callback_needed=callback_needed,
-        in_progress=in_progress,
     )
+
+
+Wanted = Annotated[CallFilter, Depends(_wanted)]
 
 
 @router.get("/calls", response_model=CallPage, responses=problem(422))
 async def search_calls(
     ctx: Ctx,
     who: Viewer,
-    since: Since = None,
-    until: Until = None,
-    line: LineName = None,
-    outcome: Outcome | None = None,
-    caller: Caller = None,
-    service: ServiceName = None,
-    callback_needed: bool | None = None,
+    wanted: Wanted,
     in_progress: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> CallPage:
     """Calls by arrival, newest first, a page at a time."""
-    wanted = _filter(
-        ctx, who, since, until, line, outcome, caller, service, callback_needed, in_progress
-    )
-    page = await ctx.search.page(wanted, limit, cursor)
+    page = await ctx.search.page(replace(wanted, in_progress=in_progress), limit, cursor)
     return CallPage(
         zone=str(ctx.zone()),
         calls=[CallOut.of(record, who.role) for record in page.calls],
@@ -103,21 +96,14 @@ async def search_calls(
 async def export_calls(
     ctx: Ctx,
     who: Viewer,
-    since: Since = None,
-    until: Until = None,
-    line: LineName = None,
-    outcome: Outcome | None = None,
-    caller: Caller = None,
-    service: ServiceName = None,
-    callback_needed: bool | None = None,
+    wanted: Wanted,
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
 ) -> StreamingResponse:
     """The same search as CSV, finished calls only (UTF-8 with a BOM, so spreadsheets
     read Chinese names right)."""
-    wanted = _filter(ctx, who, since, until, line, outcome, caller, service, callback_needed,
-                     False)
     zone = ctx.zone()
-    rows = _csv_rows(ctx.search.each(wanted, limit), zone, who.role)
+    finished = replace(wanted, in_progress=False)
+    rows = _csv_rows(ctx.search.each(finished, limit), zone, who.role)
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",
