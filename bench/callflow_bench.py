@@ -28,7 +28,7 @@ from ivr.app import AsteriskStack, Controller  # noqa: E402
 from ivr.asterisk.sandbox import provision  # noqa: E402
 from ivr.clock import SystemClock  # noqa: E402
 from ivr.config import parse_config  # noqa: E402
-from ivr.journal.events import JournalEvent  # noqa: E402
+from ivr.domain.events import JournalEvent  # noqa: E402
 from tests.integration import sipp  # noqa: E402
 from tests.integration.harness import Ports, render_test_config  # noqa: E402
 

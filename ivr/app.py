@@ -20,10 +20,11 @@ from ivr.asterisk.instance import AsteriskProcess, Instance, wait_for_ari
 from ivr.asterisk.render import render
 from ivr.asterisk.sandbox import AsteriskInstall, provision
 from ivr.callflow.policy import RoutingPolicy
-from ivr.callflow.service import CallFlowService, EventSink
+from ivr.callflow.service import CallFlowService
 from ivr.callflow.stasis import StasisHandlers
 from ivr.clock import Clock, clock_from_env
 from ivr.config import HotlineConfig
+from ivr.domain.events import EventSink
 from ivr.live import LiveState
 from ivr.prompts import PromptRenderer
 from ivr.secrets import Secrets, load_secrets

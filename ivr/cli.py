@@ -100,7 +100,7 @@ def reload(config_path: Path = CONFIG_OPTION) -> None:
 @app.command()
 def check(config_path: Path = CONFIG_OPTION) -> None:
     """Check the config against the hotline rules (R1-R3); exit status 1 on any error."""
-    from ivr.domain.compliance import check_compliance, has_errors, summarize
+    from ivr.compliance import check_compliance, has_errors, summarize
 
     config = config_or_exit(config_path)
     findings = check_compliance(config)
@@ -170,6 +170,27 @@ def report(
         typer.echo(f"hotline report: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(text)
+
+
+journal_app = typer.Typer(no_args_is_help=True, help="The call journal's own upkeep.")
+app.add_typer(journal_app, name="journal")
+
+
+@journal_app.command("refold")
+def journal_refold(config_path: Path = CONFIG_OPTION) -> None:
+    """Fold every stored call again from its events (after new counting rules or a new
+    ring cadence, service level or wrap-up time) and rebuild the rollups."""
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable, refold_journal
+
+    config = config_or_exit(config_path)
+    try:
+        calls = asyncio.run(refold_journal(config))
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline journal refold: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{calls} call(s) folded again; the reports and /metrics now follow them")
 
 
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed; shown once).")

@@ -16,10 +16,9 @@ import jinja2
 
 from ivr.app import AsteriskStack, Controller
 from ivr.asterisk.sandbox import AsteriskInstall
-from ivr.callflow.service import EventSink
 from ivr.clock import Clock, OffsetClock, SystemClock
 from ivr.config import HotlineConfig, parse_config
-from ivr.journal.events import EventKind, JournalEvent
+from ivr.domain.events import EventKind, EventSink, JournalEvent
 from ivr.journal.service import Journal, open_journal
 
 from .sipp import free_port

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from ivr.api.server import HttpServer
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 from ivr.journal.queries import report
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
