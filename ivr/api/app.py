@@ -28,6 +28,7 @@ from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
 from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
+from ivr.config_save import ConfigNotSaved
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +105,9 @@ def _errors(app: FastAPI) -> None:
         assert isinstance(exc, ConfigNotCompliant)
         return _problem(422, str(exc), [str(finding) for finding in exc.findings])
 
+    def not_saved(request: Request, exc: Exception) -> JSONResponse:
+        return _problem(422, "the configuration is valid but was not saved", [str(exc)])
+
     def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = []
@@ -149,5 +153,6 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ConfigInvalid, invalid_config)
     app.add_exception_handler(ConfigNotCompliant, not_compliant)
+    app.add_exception_handler(ConfigNotSaved, not_saved)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(SQLAlchemyError, database_away)
