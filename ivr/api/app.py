@@ -18,12 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from ivr.api.call_search import BadCursor
-from ivr.api.configuration import ConfigInvalid, ConfigNotCompliant
+from ivr.api.configuration import MAX_CONFIG_BYTES, ConfigInvalid, ConfigNotCompliant
 from ivr.api.context import ApiContext, ApiServices
+from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
@@ -31,6 +34,8 @@ from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
 from ivr.config_save import ConfigNotSaved
 
 log = structlog.get_logger(__name__)
+
+DATABASE_AWAY = "the database is not available; try again shortly"
 
 DESCRIPTION = """\
 The gas hotline's supervisor and administrator API.
@@ -59,7 +64,20 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "health", "description": "no token needed"},
         ],
     )
-    app.state.hotline = ApiContext.of(services)
+    app.state.hotline = context = ApiContext.of(services)
+
+    async def authenticate(scope: Scope, secret: str) -> Principal | None:
+        try:
+            return await context.tokens.authenticate(secret, context.clock.now())
+        except SQLAlchemyError as exc:
+            log.warning("api.database_error", path=scope["path"], error=str(exc)[:300])
+            raise Unavailable(DATABASE_AWAY) from exc
+
+    app.add_middleware(
+        RequestGuard,
+        authenticate=authenticate,
+        limits={"/api/config": MAX_CONFIG_BYTES, "/api/config/validate": MAX_CONFIG_BYTES},
+    )
     for router in (
         health.router,
         calls.router,
@@ -122,7 +140,7 @@ def _errors(app: FastAPI) -> None:
 
     def database_away(request: Request, exc: Exception) -> JSONResponse:
         log.warning("api.database_error", path=request.url.path, error=str(exc)[:300])
-        return _problem(503, "the database is not available; try again shortly")
+        return _problem(503, DATABASE_AWAY)
 
     def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
