@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from ivr.config import ConfigError, HotlineConfig, load_config
+
+if TYPE_CHECKING:
+    from ivr.auth.tokens import TokenInfo
 
 T = TypeVar("T")
 
@@ -241,20 +245,66 @@ def run_token_command(command: str, work: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(1) from exc
 
 
+EXPIRES_HELP = "lifetime, e.g. 90d, 12w, 36h (default: never expires)"
+
+
+def lifetime_or_exit(expires: str | None) -> timedelta | None:
+    from ivr.auth.durations import parse_duration
+
+    if expires is None:
+        return None
+    try:
+        return parse_duration(expires)
+    except ValueError as exc:
+        typer.echo(f"--expires: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _expiry(info: TokenInfo) -> str:
+    when = info.expires_at
+    return f"expires {when:%Y-%m-%d %H:%M} UTC" if when else "never expires"
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="viewer (numbers masked), supervisor (reads), admin"),
     name: str = typer.Option(..., help="who or what holds it, e.g. wallboard or alice"),
+    expires: str | None = typer.Option(None, help=EXPIRES_HELP),
     config_path: Path = CONFIG_OPTION,
 ) -> None:
     """Create an API token and print it: this is the only time it is shown."""
     from ivr.auth.commands import create_token
 
+    lifetime = lifetime_or_exit(expires)
     config = config_or_exit(config_path)
-    issued = run_token_command("create", create_token(config, name, role))
+    issued = run_token_command("create", create_token(config, name, role, lifetime))
     typer.echo(issued.secret)
     typer.echo(
-        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}); "
+        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}, "
+        f"{_expiry(issued.info)}); keep it now, it is not shown again",
+        err=True,
+    )
+
+
+@token_app.command("rotate")
+def token_rotate(
+    which: str = typer.Argument(..., help="the token's id or name"),
+    expires: str | None = typer.Option(
+        None, help="lifetime of the new token (default: the old token's lifetime)"
+    ),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Replace a token by a new one (same name and role) and revoke the old one at once;
+    prints the new token: this is the only time it is shown."""
+    from ivr.auth.commands import rotate_token
+
+    lifetime = lifetime_or_exit(expires)
+    config = config_or_exit(config_path)
+    old, issued = run_token_command("rotate", rotate_token(config, which, lifetime))
+    typer.echo(issued.secret)
+    typer.echo(
+        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}, "
+        f"{_expiry(issued.info)}) replaces token {old.id}, revoked now; "
         "keep it now, it is not shown again",
         err=True,
     )
