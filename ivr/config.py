@@ -30,6 +30,8 @@ from ivr.config_locate import locate_line
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What a text prompt may say in braces; the renderer fills them in.
 PROMPT_PLACEHOLDERS = ("name", "hours", "emergency_number", "repair_number")
+# pydantic matches these (its regex engine's `$` is the end of the text); anything else
+# must use fullmatch, never match with `$` (Python's `$` accepts a trailing newline)
 DIGITS = re.compile(r"^[0-9]{2,20}$")
 ENDPOINT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 

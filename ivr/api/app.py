@@ -162,8 +162,9 @@ def _errors(app: FastAPI) -> None:
                 if "{" not in template:
                     literal[template] = methods
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-                templates.append((re.compile(f"^{pattern}$"), methods))
-        methods = literal.get(path) or set().union(*(ms for rx, ms in templates if rx.match(path)))
+                templates.append((re.compile(pattern), methods))
+        matching = (ms for rx, ms in templates if rx.fullmatch(path))
+        methods = literal.get(path) or set().union(*matching)
         if "GET" in methods:
             methods.add("HEAD")
         return sorted(methods)

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ivr.api.params import ENDPOINT_PATTERN
-from ivr.auth.roles import Role, shown_number
+from ivr.auth.roles import Role, shown_number, shown_text
 from ivr.callbacks.domain import (
     NOTE_MAX,
     Attempt,
@@ -438,20 +438,20 @@ class TaskOut(Out):
             overdue=task.overdue(now),
             status=task.status,
             closed_at=task.closed_at,
-            close_note=task.close_note,
-            attempts=[_attempt(a, zone) for a in task.attempts],
+            close_note=shown_text(task.close_note, role),
+            attempts=[_attempt(a, zone, role) for a in task.attempts],
             failed_days=task.failed_days(zone),
         )
 
 
-def _attempt(attempt: Attempt, zone: Any) -> AttemptOut:
+def _attempt(attempt: Attempt, zone: Any, role: Role) -> AttemptOut:
     return AttemptOut(
         at=attempt.at,
         local_date=attempt.at.astimezone(zone).date(),
         result=attempt.result,
         failed=attempt.result.failed,
         by=attempt.by,
-        note=attempt.note,
+        note=shown_text(attempt.note, role),
     )
 
 

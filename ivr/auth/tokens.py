@@ -30,7 +30,7 @@ from ivr.journal.engine import WRITE
 PREFIX = "hl_"
 HINT_LENGTH = 8
 TOKEN_MAX = 200  # anything longer is not one of ours: refused before hashing
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}")  # fullmatch
 
 
 class TokenError(ValueError):
