@@ -23,6 +23,7 @@ from starlette.types import Scope
 from ivr.api.call_search import BadCursor
 from ivr.api.configuration import MAX_CONFIG_BYTES, ConfigInvalid, ConfigNotCompliant
 from ivr.api.context import ApiContext, ApiServices
+from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
@@ -50,7 +51,8 @@ time zone (the `zone` of each answer).
 
 
 def create_api(services: ApiServices) -> FastAPI:
-    app = FastAPI(
+    app = api_application(
+        services.config().service.docs,
         title="hotline API",
         version="1",
         description=DESCRIPTION,
