@@ -54,11 +54,12 @@ def problem(status: int, description: str | None = None) -> Responses:
 
 
 # every /api operation: a body that cannot be read, no token, a role that may not,
-# input that is not valid
+# a body over the route's limit (ivr.api.guard), input that is not valid
 AUTH: Responses = (
     problem(400, "the body could not be read")
-    | problem(401, "no token, or not a valid one")
+    | problem(401, "no token, or not a valid one (unknown, expired or revoked)")
     | problem(403, "the token's role may not do this")
+    | problem(413, "the body is larger than the route allows")
     | problem(422, "the request is not valid: `problems` says what; nothing changed")
 )
 CSV: Responses = {200: {"content": {"text/csv": {}}}}
