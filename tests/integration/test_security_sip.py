@@ -151,3 +151,21 @@ async def test_the_ami_user_may_read_queues_and_reload_and_nothing_more(
             assert "Permission denied" in answer.Message, (action["Action"], answer)
     finally:
         manager.close()
+
+
+async def test_an_external_asterisk_reloads_with_those_rights(fresh: HotlineUnderTest) -> None:
+    """docker-compose: no control socket, the reload goes over AMI (`Reload`, class
+    `system`); it must reach Asterisk's dialplan."""
+    assert fresh.controller is not None
+    process = fresh.stack.process
+    changed = fresh.write_config(capacity="23")
+    fresh.stack.process = None  # as AsteriskStack is for an Asterisk it did not start
+    try:
+        await fresh.stack.reload(changed, fresh.controller.ami)
+    finally:
+        fresh.stack.process = process
+    try:
+        shown = await fresh.cli("dialplan show 95007@hotline-public")
+        assert "hotline_line)} > 23]" in shown, shown
+    finally:
+        await fresh.reload()  # the session's base config again
