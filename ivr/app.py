@@ -121,7 +121,7 @@ class AsteriskStack:
         if self.process is not None:
             await self.process.cli("core reload")
         elif ami is not None:  # an external Asterisk: no control socket here
-            await ami.action(Action="Command", Command="core reload")
+            await ami.action(Action="Reload")  # AMI write class `system`, not `command`
 
     async def stop(self) -> None:
         if self.process is not None:

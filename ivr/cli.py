@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from ivr.config import ConfigError, HotlineConfig, load_config
+
+if TYPE_CHECKING:
+    from ivr.auth.tokens import TokenInfo
 
 T = TypeVar("T")
 
@@ -29,6 +33,23 @@ def config_or_exit(path: Path) -> HotlineConfig:
             typer.echo(f"  - {problem}", err=True)
         raise typer.Exit(2) from exc
 
+
+def checked_config_or_exit(path: Path) -> HotlineConfig:
+    """`config_or_exit`, then everything else the config needs (recorded prompt files
+    inside the config's directory or the data dir and decodable, Asterisk's config
+    rendering): every problem printed, exit status 2."""
+    import asyncio
+
+    from ivr.config_preflight import preflight
+
+    config = config_or_exit(path)
+    problems = asyncio.run(preflight(config, path))
+    if problems:
+        typer.echo(f"{path}: the configuration cannot be used:", err=True)
+        for problem in problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(2)
+    return config
 
 
 asterisk_app = typer.Typer(no_args_is_help=True, help="The Asterisk the hotline runs on.")
@@ -76,18 +97,31 @@ def run(config_path: Path = CONFIG_OPTION) -> None:
 
     from ivr.runner import run_hotline
 
-    config = config_or_exit(config_path)
+    config = checked_config_or_exit(config_path)
     raise typer.Exit(asyncio.run(run_hotline(config, config_path)))
 
 
 @app.command()
-def reload(config_path: Path = CONFIG_OPTION) -> None:
-    """Check the config and make the running hotline take it (new calls only)."""
+def reload(
+    config_path: Path = CONFIG_OPTION,
+    wait: float = typer.Option(60.0, help="seconds to wait for the running hotline's answer"),
+) -> None:
+    """Check the config and make the running hotline take it (new calls only).
+    Exit status 2: the config is refused (nothing changed); 1: no running hotline, or it
+    could not apply the config (it keeps the running one)."""
     import os
     import signal
+    import time
 
-    config = config_or_exit(config_path)
-    pid_file = config.service.data_dir / "hotline.pid"
+    from ivr.config_apply import read_result, result_path
+
+    config = checked_config_or_exit(config_path)
+    data_dir = config.service.data_dir
+    pid_file = data_dir / "hotline.pid"
+    try:
+        before = result_path(data_dir).stat().st_mtime_ns
+    except OSError:
+        before = 0
     try:
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGHUP)
@@ -95,6 +129,24 @@ def reload(config_path: Path = CONFIG_OPTION) -> None:
         typer.echo(f"no running hotline found ({pid_file}): {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"reload requested (pid {pid})")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            changed = result_path(data_dir).stat().st_mtime_ns != before
+        except OSError:
+            changed = False
+        result = read_result(data_dir) if changed else None
+        if result is not None:
+            if result.ok:
+                typer.echo("configuration reloaded")
+                return
+            typer.echo("the running hotline refused it and keeps its configuration:", err=True)
+            for problem in result.problems:
+                typer.echo(f"  - {problem}", err=True)
+            raise typer.Exit(1)
+        time.sleep(0.2)
+    typer.echo(f"no answer from the running hotline in {wait:.0f} s", err=True)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -102,7 +154,7 @@ def check(config_path: Path = CONFIG_OPTION) -> None:
     """Check the config against the hotline rules (R1-R3); exit status 1 on any error."""
     from ivr.compliance import check_compliance, has_errors, summarize
 
-    config = config_or_exit(config_path)
+    config = checked_config_or_exit(config_path)
     findings = check_compliance(config)
     for finding in findings:
         typer.echo(f"{finding.level}: {finding.field}: {finding.message}")
@@ -214,20 +266,66 @@ def run_token_command(command: str, work: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(1) from exc
 
 
+EXPIRES_HELP = "lifetime, e.g. 90d, 12w, 36h (default: never expires)"
+
+
+def lifetime_or_exit(expires: str | None) -> timedelta | None:
+    from ivr.auth.durations import parse_duration
+
+    if expires is None:
+        return None
+    try:
+        return parse_duration(expires)
+    except ValueError as exc:
+        typer.echo(f"--expires: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _expiry(info: TokenInfo) -> str:
+    when = info.expires_at
+    return f"expires {when:%Y-%m-%d %H:%M} UTC" if when else "never expires"
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="viewer (numbers masked), supervisor (reads), admin"),
     name: str = typer.Option(..., help="who or what holds it, e.g. wallboard or alice"),
+    expires: str | None = typer.Option(None, help=EXPIRES_HELP),
     config_path: Path = CONFIG_OPTION,
 ) -> None:
     """Create an API token and print it: this is the only time it is shown."""
     from ivr.auth.commands import create_token
 
+    lifetime = lifetime_or_exit(expires)
     config = config_or_exit(config_path)
-    issued = run_token_command("create", create_token(config, name, role))
+    issued = run_token_command("create", create_token(config, name, role, lifetime))
     typer.echo(issued.secret)
     typer.echo(
-        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}); "
+        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}, "
+        f"{_expiry(issued.info)}); keep it now, it is not shown again",
+        err=True,
+    )
+
+
+@token_app.command("rotate")
+def token_rotate(
+    which: str = typer.Argument(..., help="the token's id or name"),
+    expires: str | None = typer.Option(
+        None, help="lifetime of the new token (default: the old token's lifetime)"
+    ),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Replace a token by a new one (same name and role) and revoke the old one at once;
+    prints the new token: this is the only time it is shown."""
+    from ivr.auth.commands import rotate_token
+
+    lifetime = lifetime_or_exit(expires)
+    config = config_or_exit(config_path)
+    old, issued = run_token_command("rotate", rotate_token(config, which, lifetime))
+    typer.echo(issued.secret)
+    typer.echo(
+        f"token {issued.info.id} {issued.info.name!r} ({issued.info.role.value}, "
+        f"{_expiry(issued.info)}) replaces token {old.id}, revoked now; "
         "keep it now, it is not shown again",
         err=True,
     )

@@ -34,6 +34,8 @@ from ivr.domain.vocabulary import DAY_NAMES, LineMode, Service
 # What a text prompt may say in braces; the renderer fills them in.
 ALL_LINES = "all"  # the name of every line together, in reports and /metrics
 PROMPT_PLACEHOLDERS = ("name", "hours", "emergency_number", "repair_number")
+# pydantic matches these (its regex engine's `$` is the end of the text); anything else
+# must use fullmatch, never match with `$` (Python's `$` accepts a trailing newline)
 DIGITS = re.compile(r"^[0-9]{2,20}$")
 ENDPOINT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 
@@ -207,12 +209,24 @@ class AsteriskSection(Strict):
         return self
 
 
+def _no_nul(value: Path) -> Path:
+    """A path with a NUL byte cannot name a file (the OS refuses it): say so here."""
+    if "\x00" in str(value):
+        raise ValueError("the path contains a NUL byte")
+    return value
+
+
 class ServiceSection(Strict):
     bind: LOOPBACK = "127.0.0.1"
     http_port: Port = 9095
     fastagi_port: Port = 4573
     data_dir: Path = Path("var")
     database_url: str = ""
+    # /docs and /redoc (their scripts served by the service itself, never from a CDN);
+    # false in production turns the pages and their assets off
+    docs: bool = True
+
+    _data_dir_path = field_validator("data_dir")(_no_nul)
 
 
 class Line(Strict):
@@ -294,6 +308,8 @@ class Prompt(Strict):
 
     text: str | None = None
     file: Path | None = None
+
+    _file_path = field_validator("file")(_no_nul)
 
     @model_validator(mode="after")
     def _one_source(self) -> Prompt:
@@ -460,12 +476,17 @@ class ConfigError(Exception):
 
 
 def parse_config(text: str, path: Path = Path("<config>")) -> HotlineConfig:
+    too_deep = "the TOML is nested too deeply (arrays or tables inside each other)"
     try:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+    except RecursionError as exc:
+        raise ConfigError(path, [too_deep]) from exc
     try:
         return HotlineConfig.model_validate(raw)
+    except RecursionError as exc:
+        raise ConfigError(path, [too_deep]) from exc
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -483,14 +504,30 @@ def load_config(path: Path) -> HotlineConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, [f"cannot read the file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"the file is not UTF-8 text: {exc.reason}"]) from exc
+    return load_config_text(text, path)
+
+
+def load_config_text(text: str, path: Path) -> HotlineConfig:
+    """The configuration `text` as `load_config` would read it from a file at `path`
+    (relative data_dir and prompt files resolved against path's directory); nothing is
+    written or read besides the text."""
     config = parse_config(text, path)
+    try:
+        return _resolve_paths(config, path.parent)
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, say
+        raise ConfigError(path, [f"a path in the file cannot be resolved: {exc}"]) from exc
+
+
+def _resolve_paths(config: HotlineConfig, base: Path) -> HotlineConfig:
     if not config.service.data_dir.is_absolute():
-        data_dir = (path.parent / config.service.data_dir).resolve()
+        data_dir = (base / config.service.data_dir).resolve()
         service = config.service.model_copy(update={"data_dir": data_dir})
         config = config.model_copy(update={"service": service})
     # recorded prompt files, like data_dir, are relative to the config file
     recorded = {
-        name: prompt.model_copy(update={"file": (path.parent / prompt.file).resolve()})
+        name: prompt.model_copy(update={"file": (base / prompt.file).resolve()})
         for name, prompt in config.prompts
         if isinstance(prompt, Prompt) and prompt.file is not None and not prompt.file.is_absolute()
     }

@@ -14,7 +14,8 @@ import structlog
 from ivr.api.plugin import Api, build_api
 from ivr.api.server import HttpServer
 from ivr.app import AsteriskStack, Controller
-from ivr.config import ConfigError, HotlineConfig, load_config
+from ivr.config import HotlineConfig
+from ivr.config_apply import apply_config_file
 from ivr.journal.service import open_journal
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
@@ -79,15 +80,11 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
                 waiter.cancel()
             if reload_requested.is_set() and not stop.is_set():
                 reload_requested.clear()
-                try:
-                    new_config = load_config(config_path)
-                except ConfigError as exc:
-                    log.error("reload.refused", problems=exc.problems)
-                    continue
-                await stack.reload(new_config, controller.ami)
-                controller.apply(new_config)
-                journal.apply(new_config)
-                print("configuration reloaded", flush=True)
+                # checked, then applied; a failure keeps the running config (never raises)
+                result = await apply_config_file(
+                    config_path, stack, [controller, journal], controller.ami
+                )
+                print(result.summary(), flush=True)
         return 0
     finally:
         print("stopping ...", flush=True)

@@ -18,18 +18,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from ivr.api.call_search import BadCursor
-from ivr.api.configuration import ConfigInvalid, ConfigNotCompliant
+from ivr.api.configuration import MAX_CONFIG_BYTES, ConfigInvalid, ConfigNotCompliant
 from ivr.api.context import ApiContext, ApiServices
+from ivr.api.docs import api_application
+from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
 from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
+from ivr.config_save import ConfigNotSaved
 
 log = structlog.get_logger(__name__)
+
+DATABASE_AWAY = "the database is not available; try again shortly"
 
 DESCRIPTION = """\
 The gas hotline's supervisor and administrator API.
@@ -44,7 +51,8 @@ time zone (the `zone` of each answer).
 
 
 def create_api(services: ApiServices) -> FastAPI:
-    app = FastAPI(
+    app = api_application(
+        services.config().service.docs,
         title="hotline API",
         version="1",
         description=DESCRIPTION,
@@ -58,7 +66,20 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "health", "description": "no token needed"},
         ],
     )
-    app.state.hotline = ApiContext.of(services)
+    app.state.hotline = context = ApiContext.of(services)
+
+    async def authenticate(scope: Scope, secret: str) -> Principal | None:
+        try:
+            return await context.tokens.authenticate(secret, context.clock.now())
+        except SQLAlchemyError as exc:
+            log.warning("api.database_error", path=scope["path"], error=str(exc)[:300])
+            raise Unavailable(DATABASE_AWAY) from exc
+
+    app.add_middleware(
+        RequestGuard,
+        authenticate=authenticate,
+        limits={"/api/config": MAX_CONFIG_BYTES, "/api/config/validate": MAX_CONFIG_BYTES},
+    )
     for router in (
         health.router,
         calls.router,
@@ -104,6 +125,9 @@ def _errors(app: FastAPI) -> None:
         assert isinstance(exc, ConfigNotCompliant)
         return _problem(422, str(exc), [str(finding) for finding in exc.findings])
 
+    def not_saved(request: Request, exc: Exception) -> JSONResponse:
+        return _problem(422, "the configuration is valid but was not saved", [str(exc)])
+
     def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problems = []
@@ -118,7 +142,7 @@ def _errors(app: FastAPI) -> None:
 
     def database_away(request: Request, exc: Exception) -> JSONResponse:
         log.warning("api.database_error", path=request.url.path, error=str(exc)[:300])
-        return _problem(503, "the database is not available; try again shortly")
+        return _problem(503, DATABASE_AWAY)
 
     def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -140,8 +164,9 @@ def _errors(app: FastAPI) -> None:
                 if "{" not in template:
                     literal[template] = methods
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-                templates.append((re.compile(f"^{pattern}$"), methods))
-        methods = literal.get(path) or set().union(*(ms for rx, ms in templates if rx.match(path)))
+                templates.append((re.compile(pattern), methods))
+        matching = (ms for rx, ms in templates if rx.fullmatch(path))
+        methods = literal.get(path) or set().union(*matching)
         if "GET" in methods:
             methods.add("HEAD")
         return sorted(methods)
@@ -149,5 +174,6 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ConfigInvalid, invalid_config)
     app.add_exception_handler(ConfigNotCompliant, not_compliant)
+    app.add_exception_handler(ConfigNotSaved, not_saved)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(SQLAlchemyError, database_away)

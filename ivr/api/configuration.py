@@ -5,7 +5,6 @@ one changes nothing), and a reload (the service's own hook, as SIGHUP does)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from sqlalchemy.exc import ArgumentError
 
 from ivr.compliance import Finding, check_compliance, has_errors, summarize
 from ivr.config import ConfigError, HotlineConfig, load_config
+from ivr.config_preflight import load_checked, text_checked
+from ivr.config_save import save_config_text
 
 ReloadHook = Callable[[], Awaitable[None]]
 
@@ -92,40 +93,37 @@ class ConfigurationService:
 
     async def upload(self, text: str, *, force: bool = False, dry_run: bool = False) -> Saved:
         """Validate a new configuration (TOML) and, if valid, make it the file the next
-        reload reads. The previous file is kept beside it as `<name>.previous`.
-        `dry_run`: validate and check only, save nothing."""
+        reload reads. The previous file is kept beside it as `<name>.previous`, and both
+        keep the old file's mode. `dry_run`: validate and check only, write nothing.
+
+        Validated exactly as the reload will read it (relative data_dir and prompt files
+        resolve against the real file's directory), prompt files and rendering included;
+        nothing is written to validate, so a read-only config directory is no obstacle."""
         if len(text.encode("utf-8", errors="replace")) > MAX_CONFIG_BYTES:
             raise ConfigInvalid([f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB"])
         if not text.strip():
             raise ConfigInvalid(["the file is empty"])
         async with self._lock:
-            # validated exactly as the reload will read it: from a file beside the real one
-            # (relative data_dir and prompt files resolve the same way)
-            staged = await asyncio.to_thread(_stage, self.path, text)
             try:
-                try:
-                    new = await asyncio.to_thread(load_config, staged)
-                except ConfigError as exc:
-                    raise ConfigInvalid(exc.problems) from exc
-                check = self.check(new)
-                if not check.ok and not force:
-                    raise ConfigNotCompliant(check.findings)
-                current = self.current()
-                restart = [
-                    name
-                    for name in RESTART_SECTIONS
-                    if getattr(new, name) != getattr(current, name)
-                ]
-                if not dry_run:
-                    await asyncio.to_thread(_swap_in, staged, self.path)
-            finally:
-                staged.unlink(missing_ok=True)
+                new = await text_checked(text, self.path)
+            except ConfigError as exc:
+                raise ConfigInvalid(exc.problems) from exc
+            check = self.check(new)
+            if not check.ok and not force:
+                raise ConfigNotCompliant(check.findings)
+            current = self.current()
+            restart = [
+                name for name in RESTART_SECTIONS if getattr(new, name) != getattr(current, name)
+            ]
+            if not dry_run:
+                await asyncio.to_thread(save_config_text, self.path, text)
         return Saved(self.path, check, restart, saved=not dry_run)
 
     async def reload(self) -> None:
-        """Make the service take the file on disk (new calls only), if it is valid."""
+        """Make the service take the file on disk (new calls only), if everything it
+        needs is there (prompt files, rendering); else ConfigInvalid and nothing changes."""
         try:
-            await asyncio.to_thread(load_config, self.path)
+            await load_checked(self.path)
         except ConfigError as exc:
             raise ConfigInvalid(exc.problems) from exc
         await self.reload_hook()
@@ -142,22 +140,3 @@ def _comparable(config: HotlineConfig) -> dict[str, Any]:
     # load_config makes data_dir and prompt files absolute; compare what a reload applies
     dumped: dict[str, Any] = config.model_dump(mode="json", exclude={"service"})
     return dumped
-
-
-def _stage(path: Path, text: str) -> Path:
-    """The new file, written beside the old one (same directory, same file system)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.uploading")
-    with open(staged, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    return staged
-
-
-def _swap_in(staged: Path, path: Path) -> None:
-    """Keep the old file as `<name>.previous`, then rename the new one over it: a crash
-    leaves the old file or the new one, never half of one."""
-    if path.exists():
-        path.with_name(path.name + ".previous").write_bytes(path.read_bytes())
-    staged.replace(path)

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ivr.api.call_search import CallSearch
 from ivr.api.configuration import ConfigurationService, ReloadHook
+from ivr.api.guard import PRINCIPAL
 from ivr.api.live_view import LiveView, as_live_view
 from ivr.auth.roles import Role
 from ivr.auth.tokens import Principal, TokenStore
@@ -105,6 +106,7 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 
     async def holder(
         ctx: Ctx,
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     ) -> Principal:
         challenge = {"WWW-Authenticate": "Bearer"}
@@ -112,9 +114,14 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
             raise HTTPException(
                 401, "an API token is needed: Authorization: Bearer <token>", challenge
             )
-        principal = await ctx.tokens.authenticate(credentials.credentials)
+        # ivr.api.guard authenticated it before the body was read
+        principal: Principal | None = getattr(request.state, PRINCIPAL, None)
         if principal is None:
-            raise HTTPException(401, "the token is not valid (unknown or revoked)", challenge)
+            principal = await ctx.tokens.authenticate(credentials.credentials, ctx.clock.now())
+        if principal is None:
+            raise HTTPException(
+                401, "the token is not valid (unknown, expired or revoked)", challenge
+            )
         if not principal.role.allows(role):
             raise HTTPException(
                 403, f"this needs the {role.value} role; the token has {principal.role.value}"

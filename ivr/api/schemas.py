@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ivr.api.params import ENDPOINT_PATTERN
-from ivr.auth.roles import Role, shown_number
+from ivr.auth.roles import Role, shown_number, shown_text
 from ivr.callbacks.domain import (
     NOTE_MAX,
     Attempt,
@@ -55,11 +55,12 @@ def problem(status: int, description: str | None = None) -> Responses:
 
 
 # every /api operation: a body that cannot be read, no token, a role that may not,
-# input that is not valid
+# a body over the route's limit (ivr.api.guard), input that is not valid
 AUTH: Responses = (
     problem(400, "the body could not be read")
-    | problem(401, "no token, or not a valid one")
+    | problem(401, "no token, or not a valid one (unknown, expired or revoked)")
     | problem(403, "the token's role may not do this")
+    | problem(413, "the body is larger than the route allows")
     | problem(422, "the request is not valid: `problems` says what; nothing changed")
 )
 CSV: Responses = {200: {"content": {"text/csv": {}}}}
@@ -488,20 +489,20 @@ class TaskOut(Out):
             overdue=task.overdue(now),
             status=task.status,
             closed_at=task.closed_at,
-            close_note=task.close_note,
-            attempts=[_attempt(a, zone) for a in task.attempts],
+            close_note=shown_text(task.close_note, role),
+            attempts=[_attempt(a, zone, role) for a in task.attempts],
             failed_days=task.failed_days(zone),
         )
 
 
-def _attempt(attempt: Attempt, zone: Any) -> AttemptOut:
+def _attempt(attempt: Attempt, zone: Any, role: Role) -> AttemptOut:
     return AttemptOut(
         at=attempt.at,
         local_date=attempt.at.astimezone(zone).date(),
         result=attempt.result,
         failed=attempt.result.failed,
         by=attempt.by,
-        note=attempt.note,
+        note=shown_text(attempt.note, role),
     )
 
 

@@ -4,6 +4,7 @@ in dialplan/). Everything Asterisk reads comes from here, so a reload is a re-re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -174,7 +175,13 @@ def night_transfer_keys(config: HotlineConfig) -> list[str]:
     return sorted(key for key, service in config.menu.keys.items() if service in night)
 
 
-def render(
+# Asterisk's config holds the AMI secret, the ARI password and every SIP password: only
+# the user Asterisk runs as (the service's own user, see docker/) and its group read it.
+CONFIG_FILE_MODE = 0o640
+CONFIG_DIR_MODE = 0o750
+
+
+def render_configs(
     config: HotlineConfig,
     secrets: Secrets,
     instance: Instance,
@@ -183,11 +190,8 @@ def render(
     config_path: Path = Path("hotline.toml"),
     bench_line: str | None = None,
     today: date | None = None,
-) -> list[Path]:
-    """Write every Asterisk config file of the instance; returns the files written.
-
-    `sounds` maps prompt names to host paths without extension.
-    """
+) -> dict[str, str]:
+    """Every Asterisk config file of the instance as text (file name -> content)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
@@ -219,14 +223,45 @@ def render(
         "night_keys": night_transfer_keys(config),
         "bench_line": bench_line,
     }
+    texts = {name: env.get_template(f"{name}.j2").render(context) for name in CONFIG_FILES}
+    texts.update({name: "" for name in EMPTY_FILES})
+    return texts
+
+
+def render(
+    config: HotlineConfig,
+    secrets: Secrets,
+    instance: Instance,
+    sounds: dict[str, Path],
+    *,
+    config_path: Path = Path("hotline.toml"),
+    bench_line: str | None = None,
+    today: date | None = None,
+) -> list[Path]:
+    """Write every Asterisk config file of the instance (mode 0640 in a 0750 directory);
+    returns the files written. `sounds` maps prompt names to host paths without extension.
+    Everything is rendered before the first file is replaced."""
+    texts = render_configs(
+        config, secrets, instance, sounds,
+        config_path=config_path, bench_line=bench_line, today=today,
+    )  # fmt: skip
+    instance.host.chmod(CONFIG_DIR_MODE)
+    instance.etc.chmod(CONFIG_DIR_MODE)
     written = []
-    for name in CONFIG_FILES:
-        text = env.get_template(f"{name}.j2").render(context)
+    for name, text in texts.items():
         target = instance.etc / name
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(target)
-        written.append(target)
-    for name in EMPTY_FILES:
-        (instance.etc / name).write_text("")
+        write_private(target, text)
+        if name in CONFIG_FILES:
+            written.append(target)
     return written
+
+
+def write_private(target: Path, text: str) -> None:
+    """Replace `target` atomically with a file of mode 0640 from its first byte."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONFIG_FILE_MODE)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), CONFIG_FILE_MODE)  # whatever the umask
+        out.write(text)
+    tmp.replace(target)

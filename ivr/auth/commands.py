@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,9 +19,18 @@ class DatabaseUnavailable(RuntimeError):
     """The database holding the tokens cannot be used."""
 
 
-async def create_token(config: HotlineConfig, name: str, role: str) -> IssuedToken:
+async def create_token(
+    config: HotlineConfig, name: str, role: str, expires_in: timedelta | None = None
+) -> IssuedToken:
     async with _tokens(config) as tokens:
-        return await tokens.create(name, role, datetime.now(UTC))
+        return await tokens.create(name, role, datetime.now(UTC), expires_in)
+
+
+async def rotate_token(
+    config: HotlineConfig, which: str, expires_in: timedelta | None = None
+) -> tuple[TokenInfo, IssuedToken]:
+    async with _tokens(config) as tokens:
+        return await tokens.rotate(which, datetime.now(UTC), expires_in)
 
 
 async def list_tokens(config: HotlineConfig, include_revoked: bool) -> list[TokenInfo]:
@@ -34,11 +43,16 @@ async def revoke_token(config: HotlineConfig, which: str) -> list[TokenInfo]:
         return await tokens.revoke(which, datetime.now(UTC))
 
 
-def render_tokens(tokens: list[TokenInfo]) -> str:
+def render_tokens(tokens: list[TokenInfo], now: datetime | None = None) -> str:
     if not tokens:
         return "no tokens"
-    rows = [("id", "name", "role", "starts with", "created (UTC)", "revoked (UTC)")]
+    now = now or datetime.now(UTC)
+    rows = [("id", "name", "role", "starts with", "created (UTC)", "expires (UTC)",
+             "revoked (UTC)")]
     for t in tokens:
+        expires = t.expires_at.strftime("%Y-%m-%d %H:%M") if t.expires_at else "never"
+        if t.expired(now) and t.active:
+            expires += " (expired)"
         rows.append(
             (
                 str(t.id),
@@ -46,6 +60,7 @@ def render_tokens(tokens: list[TokenInfo]) -> str:
                 t.role.value,
                 t.hint + "...",
                 t.created_at.strftime("%Y-%m-%d %H:%M"),
+                expires,
                 t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "",
             )
         )

@@ -9,6 +9,7 @@ role needs). Pure.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -56,3 +57,24 @@ def mask_number(number: str) -> str:
 
 def shown_number(number: str, role: Role) -> str:
     return number if role.sees_numbers else mask_number(number)
+
+
+# 7 or more digits (ASCII or full-width, as typed on a Chinese keyboard), possibly split
+# by single spaces or dashes: 13812348000, 138-1234-8000, １３８１２３４８０００
+DIGIT_RUN = re.compile(r"\+?[0-9０-９](?:[ -]?[0-9０-９]){6,}")
+
+
+def mask_digit_runs(text: str) -> str:
+    """Free text (a callback note) as a viewer sees it: every run of 7+ digits masked."""
+    def masked(match: re.Match[str]) -> str:
+        digits = "".join(ch for ch in match[0] if ch.isdigit() or ch == "+")
+        return mask_number(digits.translate(FULL_WIDTH))
+
+    return DIGIT_RUN.sub(masked, text)
+
+
+FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def shown_text(text: str, role: Role) -> str:
+    return text if role.sees_numbers else mask_digit_runs(text)

@@ -25,6 +25,8 @@ class TokenRow(AuthBase):
     hint: Mapped[str] = mapped_column(String(12))  # its first characters, to recognise it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # migration 0004_token_expiry: None never expires
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_api_tokens_token_hash", "token_hash", unique=True),)
 

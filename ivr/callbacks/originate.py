@@ -29,7 +29,7 @@ from ivr.ari.client import AriClient, AriError
 CALLBACK_CONTEXT = "hotline-callback"
 TASK_VARIABLE = "HOTLINE_CALLBACK_TASK"
 AGENT_VARIABLE = "HOTLINE_CALLBACK_AGENT"
-DIALLABLE = re.compile(r"^\+?[0-9]{3,20}$")
+DIALLABLE = re.compile(r"\+?[0-9]{3,20}")  # always fullmatch: `$` lets a newline through
 
 
 class OriginateError(RuntimeError):
@@ -52,7 +52,7 @@ class AriOriginator:
         self.agent_ring_seconds = agent_ring_seconds
 
     async def originate(self, agent_endpoint: str, customer: str, task: str) -> str:
-        if not DIALLABLE.match(customer):
+        if not DIALLABLE.fullmatch(customer):
             raise OriginateError(f"{customer!r} is not a number that can be dialled")
         if not self.ari.connected.is_set():
             raise OriginateError("Asterisk (ARI) is not connected")

@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.unit.test_prometheus_rules import (
+    AVERAGES,
     EXPORTED,
     METRIC_TOKEN,
+    RATIOS,
     RECORDED_TOKEN,
     ROOT,
+    TARGET_AVERAGES,
     TARGET_KINDS,
     load_yaml,
     recorded_names,
@@ -27,6 +30,8 @@ PROVIDERS = GRAFANA / "provisioning" / "dashboards"
 COMPOSE = ROOT / "docker-compose.yml"
 
 RATIO_METRICS = re.compile(r"hotline_ratio\b|hotline_target_ratio\b|hotline:[a-z_]+_ratio")
+SECONDS_AVERAGES = re.compile(r"average_(?:queue|handling|speed_of_answer)_seconds")
+HANDLING_BAND = (210, 330)  # SPEC section 3: talk + wrap-up, industry band in seconds
 VARIABLE = re.compile(r"\$(\w+)")
 
 
@@ -102,9 +107,30 @@ def test_every_query_uses_exported_metrics_or_recording_rules() -> None:
 
 def test_every_target_kind_is_drawn_as_a_target_series() -> None:
     drawn = set()
+    bounds = set()
     for _, expr in exprs():
         drawn.update(re.findall(r'hotline_target_ratio\{kind="(\w+)"\}', expr))
+        bounds.update(re.findall(r'hotline_target_average\{kind="(\w+)",bound="(\w+)"\}', expr))
     assert drawn == set(TARGET_KINDS)
+    assert bounds == TARGET_AVERAGES
+
+
+def test_every_recording_rule_is_drawn() -> None:
+    drawn = {
+        name
+        for _, expr in exprs()
+        for text in expansions(expr)
+        for name in RECORDED_TOKEN.findall(text)
+    }
+    assert drawn == recorded_names()
+
+
+def test_every_calendar_ratio_and_average_is_shown() -> None:
+    text = " ".join(expr for _, expr in exprs())
+    shown = set(re.findall(r'hotline_ratio\{kind="(\w+)"', text))
+    assert shown == set(RATIOS)
+    averaged = set(re.findall(r'hotline_average\{kind="(\w+)"', text))
+    assert averaged >= set(AVERAGES)
 
 
 def test_each_rate_panel_shows_its_target() -> None:
@@ -114,6 +140,25 @@ def test_each_rate_panel_shows_its_target() -> None:
         for kind in TARGET_KINDS:
             if f"hotline:{kind}_ratio" in text:
                 assert f'hotline_target_ratio{{kind="{kind}"}}' in text, panel["title"]
+        for kind in AVERAGES:
+            if f"hotline:{kind}" in text:
+                assert f'hotline_target_average{{kind="{kind}",' in text, panel["title"]
+
+
+def test_the_handling_time_panels_show_the_band() -> None:
+    """SPEC section 3: handling time is judged against a band, drawn as thresholds."""
+    seen = 0
+    for panel in panels(dashboard()):
+        text = " ".join(target["expr"] for target in panel.get("targets", []))
+        if "average_handling_seconds" not in text:
+            continue
+        seen += 1
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        colors = {step["value"]: step["color"] for step in steps}
+        low, high = HANDLING_BAND
+        assert colors.get(low) == "green", panel["title"]
+        assert high in colors and colors[high] != "green", panel["title"]
+    assert seen >= 2  # the calendar period and the rolling window
 
 
 def test_ratios_are_shown_as_percentages_and_times_in_seconds() -> None:
@@ -123,6 +168,10 @@ def test_ratios_are_shown_as_percentages_and_times_in_seconds() -> None:
             assert unit == "percentunit", panel["title"]
         if "hotline_person_wait_seconds" in expr and "histogram_quantile" in expr:
             assert unit == "s", panel["title"]
+        if SECONDS_AVERAGES.search(expr):
+            assert unit == "s", panel["title"]
+        if "average_rings" in expr:
+            assert unit in {"short", "none"}, panel["title"]
 
 
 def test_the_dashboard_covers_what_supervisors_watch() -> None:
@@ -135,6 +184,8 @@ def test_the_dashboard_covers_what_supervisors_watch() -> None:
         "hotline_agents",
         "hotline_oncall_transfers_total",
         "hotline_voicemails_total",
+        "hotline_voicemails_empty_total",
+        "hotline_refused_total",
         "hotline_callbacks_owed",
     ):
         assert needed in text, needed

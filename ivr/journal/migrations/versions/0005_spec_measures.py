@@ -6,8 +6,8 @@ The stored records are folded again from their events when the service next open
 journal (`Store.migrate`, by `journal_meta.fold_version`), so history follows the new
 definitions; this revision only shapes the tables.
 
-Revision ID: 0004_spec_measures
-Revises: 0003_calls_in_progress
+Revision ID: 0005_spec_measures
+Revises: 0004_token_expiry
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_spec_measures"
-down_revision = "0003_calls_in_progress"
+revision = "0005_spec_measures"
+down_revision = "0004_token_expiry"
 branch_labels = None
 depends_on = None
 
