@@ -544,16 +544,17 @@ class SyncOut(Out):
 class MonthOut(Out):
     month: str
     zone: str
+    owed: int = Field(description="callback tasks of calls that arrived in the month")
+    called_back: int = Field(description="of those, tasks with at least one callback attempt")
+    never_called: int
     done: int
     failed: int
     dismissed: int
-    closed: int
-    called_back: int
+    still_open: int
     rate: float | None
     reached_rate: float | None
     attempts: int
-    open_now: int
-    anonymous: int = Field(description="tasks of anonymous callers closed, not in the rate")
+    anonymous: int = Field(description="tasks of anonymous callers, not in the rate")
     definition: str
 
     @classmethod
@@ -561,20 +562,21 @@ class MonthOut(Out):
         return cls(
             month=f"{month.year:04d}-{month.month:02d}",
             zone=zone,
+            owed=month.owed,
+            called_back=month.called_back,
+            never_called=month.never_called,
             done=month.done,
             failed=month.failed,
             dismissed=month.dismissed,
-            closed=month.closed,
-            called_back=month.called_back,
+            still_open=month.still_open,
             rate=month.rate,
             reached_rate=month.reached_rate,
             attempts=month.attempts,
-            open_now=month.open_now,
             anonymous=month.anonymous,
             definition=(
-                "rate = (done + failed) / (done + failed + dismissed) over the tasks closed "
-                "in the local month, anonymous callers left out; failed = attempts failed "
-                "on two different local days (R7)"
+                "rate = tasks called back (at least one attempt) / tasks owed (their calls "
+                "arrived in the local month), anonymous callers left out: a task never called lowers "
+                "it (R7: 回访率 = 月度回访量 / 结单量)"
             ),
         )
 

@@ -229,47 +229,44 @@ def task_for_call(
 
 @dataclass(frozen=True, slots=True)
 class CallbackMonth:
-    """The callback rate of one month (R7: callbacks made in the month / tickets closed
-    in the month), for this project's tasks:
+    """The callback rate of one month (R7, seed: 回访率 = 月度回访量 / 结单量): the
+    callbacks made for what the month owed, over what the month owed. Until work orders
+    exist, what a month owes is its callback tasks:
 
-    - the month is a calendar month in the hotline's time zone;
-    - a task is *closed in the month* when the moment that closed it falls in the
-      month: the attempt that reached the customer (done), the first failed attempt on
-      the second different day (failed), or the dismissal (dismissed);
-    - a *callback was made* for a closed task when it was closed by calling: done, or
-      failed after attempts on two different days, which R7 counts as a callback made
-      (and failed). A dismissed task was closed without one;
-    - **callback rate** = (done + failed) / (done + failed + dismissed), over tasks
-      closed in the month; None when no task closed (no data is not 0%).
+    - a task is *owed in the month* when the call that needs it arrived in the month
+      (SPEC §3: a call belongs to the period it arrived in), in the hotline's time zone;
+      anonymous callers cannot be called back and are counted apart;
+    - it was *called back* when at least one callback attempt was made for it (R7: a
+      failed attempt is a callback made, its time and reason recorded);
+    - **callback rate** = called back / owed; a task never called (still open, or
+      dismissed without a call) lowers it; None when the month owed nothing.
 
-    `reached_rate` = done / closed is the share of customers actually reached.
+    `reached_rate` = done / owed is the share of customers actually reached.
     `attempts` counts every attempt made in the month, whatever task it was for.
     """
 
     year: int
     month: int
-    done: int = 0
+    owed: int = 0
+    called_back: int = 0
+    done: int = 0  # of the owed tasks, by their status now
     failed: int = 0
     dismissed: int = 0
+    still_open: int = 0
     attempts: int = 0
-    open_now: int = 0  # tasks still open (at the time of asking)
-    anonymous: int = 0  # tasks of anonymous callers closed in the month, not in the rate
+    anonymous: int = 0  # tasks of anonymous callers created in the month, not in the rate
 
     @property
-    def closed(self) -> int:
-        return self.done + self.failed + self.dismissed
-
-    @property
-    def called_back(self) -> int:
-        return self.done + self.failed
+    def never_called(self) -> int:
+        return self.owed - self.called_back
 
     @property
     def rate(self) -> float | None:
-        return self.called_back / self.closed if self.closed else None
+        return self.called_back / self.owed if self.owed else None
 
     @property
     def reached_rate(self) -> float | None:
-        return self.done / self.closed if self.closed else None
+        return self.done / self.owed if self.owed else None
 
 
 def month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -133,15 +133,18 @@ class CallbacksService:
     async def month(self, year: int, month: int) -> CallbackMonth:
         """The callback rate of a local calendar month (see CallbackMonth)."""
         start, end = month_bounds(year, month, self.zone())
-        counts = await self.store.closed_counts(start, end)
+        counts = await self.store.month_counts(start, end)
+        status = counts.by_status
         return CallbackMonth(
             year=year,
             month=month,
-            done=counts.done,
-            failed=counts.failed,
-            dismissed=counts.dismissed,
+            owed=counts.owed,
+            called_back=counts.called_back,
+            done=status.get(TaskStatus.done.value, 0),
+            failed=status.get(TaskStatus.failed.value, 0),
+            dismissed=status.get(TaskStatus.dismissed.value, 0),
+            still_open=status.get(TaskStatus.open.value, 0),
             attempts=counts.attempts,
-            open_now=counts.open_now,
             anonymous=counts.anonymous,
         )
 

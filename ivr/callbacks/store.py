@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,14 +45,13 @@ class Handled:
     by: str
 
 
-@dataclass(frozen=True, slots=True)
-class ClosedCounts:
-    done: int
-    failed: int
-    dismissed: int
-    attempts: int
-    open_now: int
-    anonymous: int
+@dataclass(slots=True)
+class MonthCounts:
+    owed: int = 0
+    called_back: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    attempts: int = 0
+    anonymous: int = 0
 
 
 class CallbackStore:
@@ -128,39 +127,32 @@ class CallbackStore:
         async with self.engine.connect() as conn:
             return await self._load(conn, query)
 
-    async def closed_counts(self, start: datetime, end: datetime) -> ClosedCounts:
-        """Tasks closed in [start, end) by status (anonymous callers apart), attempts
-        made then, tasks open now."""
+    async def month_counts(self, start: datetime, end: datetime) -> MonthCounts:
+        """Tasks of calls that arrived in [start, end), by status and whether any callback attempt was
+        made for them (anonymous callers apart), and the attempts made then."""
         anonymous = TaskRow.caller == ""
-        closed = (
-            select(TaskRow.status, anonymous, func.count())
-            .where(TaskRow.closed_at >= start, TaskRow.closed_at < end)
-            .group_by(TaskRow.status, anonymous)
+        called = (
+            select(AttemptRow.linkedid).where(AttemptRow.linkedid == TaskRow.linkedid).exists()
+        )
+        owed = (
+            select(TaskRow.status, anonymous, called, func.count())
+            .where(TaskRow.arrived_at >= start, TaskRow.arrived_at < end)
+            .group_by(TaskRow.status, anonymous, called)
         )
         attempts = select(func.count()).select_from(AttemptRow).where(
             AttemptRow.at >= start, AttemptRow.at < end
         )
-        still_open = select(func.count()).select_from(TaskRow).where(
-            TaskRow.status == TaskStatus.open.value
-        )
+        counts = MonthCounts()
         async with self.engine.connect() as conn:
-            by_status: dict[str, int] = {}
-            nameless = 0
-            for status, no_number, n in await conn.execute(closed):
+            for status, no_number, was_called, n in await conn.execute(owed):
                 if no_number:
-                    nameless += int(n)
-                else:
-                    by_status[status] = int(n)
-            made = int((await conn.execute(attempts)).scalar_one())
-            open_now = int((await conn.execute(still_open)).scalar_one())
-        return ClosedCounts(
-            done=by_status.get(TaskStatus.done.value, 0),
-            failed=by_status.get(TaskStatus.failed.value, 0),
-            dismissed=by_status.get(TaskStatus.dismissed.value, 0),
-            attempts=made,
-            open_now=open_now,
-            anonymous=nameless,
-        )
+                    counts.anonymous += int(n)
+                    continue
+                counts.owed += int(n)
+                counts.called_back += int(n) if was_called else 0
+                counts.by_status[status] = counts.by_status.get(status, 0) + int(n)
+            counts.attempts = int((await conn.execute(attempts)).scalar_one())
+        return counts
 
     async def open_counts(self) -> dict[Priority, int]:
         """Open tasks by priority."""

@@ -79,11 +79,14 @@ async def test_two_failures_on_one_day_keep_it_open_until_reached(api: Harness) 
     done = await api.post("/api/callbacks/c-voicemail/attempts", json={"result": "reached"})
     assert done.json()["status"] == "done"
     assert done.json()["closed_at"] == "2026-12-03T04:00:00Z"  # the harness's now
-    rate = (await api.get("/api/callbacks/rate?month=2026-12")).json()
-    assert (rate["done"], rate["closed"], rate["rate"], rate["attempts"]) == (1, 1, 1.0, 3)
+    # the calls arrived in November: that month owes their callbacks
+    rate = (await api.get("/api/callbacks/rate?month=2026-11")).json()
+    assert (rate["owed"], rate["called_back"], rate["done"], rate["still_open"]) == (3, 1, 1, 2)
+    assert rate["rate"] == pytest.approx(1 / 3)  # two tasks never called lower it
     assert rate["anonymous"] == 1  # dismissed at the sync: no number to call
-    assert rate["open_now"] == 2
-    assert "two different local days" in rate["definition"]
+    december = (await api.get("/api/callbacks/rate?month=2026-12")).json()
+    assert (december["owed"], december["rate"], december["attempts"]) == (0, None, 3)
+    assert "never called lowers it" in rate["definition"]
 
 
 @pytest.mark.parametrize(

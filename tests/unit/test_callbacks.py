@@ -190,8 +190,9 @@ def test_month_bounds_are_local() -> None:
 
 
 def test_the_callback_rate_of_a_month() -> None:
-    month = CallbackMonth(2026, 11, done=6, failed=2, dismissed=2)
-    assert (month.closed, month.called_back, month.rate, month.reached_rate) == (10, 8, 0.8, 0.6)
+    # 10 tasks owed, 1 reached, 9 never called: the rate is 10%, not 100%
+    month = CallbackMonth(2026, 11, owed=10, called_back=1, done=1, still_open=9)
+    assert (month.rate, month.reached_rate, month.never_called) == (0.1, 0.1, 9)
     assert CallbackMonth(2026, 11).rate is None
 
 
@@ -326,7 +327,7 @@ async def test_a_task_whose_call_no_longer_needs_one_is_dismissed(fx: Fixture) -
     assert (await fx.service.task("c1")).status is TaskStatus.dismissed
 
 
-async def test_the_rate_counts_tasks_closed_in_the_local_month(fx: Fixture) -> None:
+async def test_the_rate_counts_the_tasks_owed_in_the_local_month(fx: Fixture) -> None:
     start = local(2026, 11, 28, 9, 0)
     await fx.ingest(*(abandoned(f"c{n}", start=start + timedelta(minutes=n)) for n in range(5)))
     await fx.ingest(voicemail("anonymous", start=start, caller=""))
@@ -339,12 +340,16 @@ async def test_the_rate_counts_tasks_closed_in_the_local_month(fx: Fixture) -> N
     await s.dismiss("c2", "duplicate of c3", by="alice")  # at the clock: 3 December
     await s.record_attempt("c3", AttemptResult.reached, at=local(2026, 11, 30, 23, 59))
     november, december = await s.month(2026, 11), await s.month(2026, 12)
-    assert (november.done, november.failed, november.dismissed) == (2, 0, 0)
-    assert november.rate == 1.0 and november.attempts == 3
-    assert (december.done, december.failed, december.dismissed) == (0, 1, 1)
-    assert december.rate == 0.5 and december.reached_rate == 0.0 and december.attempts == 1
-    assert november.open_now == december.open_now == 1  # c4
-    assert (november.anonymous, december.anonymous) == (0, 1)  # not in the rate
+    # owed in November: c0-c4; called back: c0, c1 (failed twice) and c3; c2 dismissed
+    # without a call and c4 never called lower the rate
+    assert (november.owed, november.called_back, november.never_called) == (5, 3, 2)
+    assert november.rate == 0.6 and november.reached_rate == 0.4
+    assert (november.done, november.failed, november.dismissed, november.still_open) == (
+        2, 1, 1, 1
+    )
+    assert november.attempts == 3  # the 1 December attempt counts in December
+    assert november.anonymous == 1  # not in the rate
+    assert december.owed == 0 and december.rate is None and december.attempts == 1
 
 
 async def test_dismissing_needs_a_reason(fx: Fixture) -> None:

@@ -68,7 +68,7 @@ async def callback_rate(
         str, Query(pattern=MONTH_PATTERN, description="a local month, YYYY-MM")
     ],
 ) -> MonthOut:
-    """The month's callback rate (R7): callbacks made / tasks closed in the month."""
+    """The month's callback rate (R7): tasks called back / tasks owed in the month."""
     year, number = (int(part) for part in month.split("-"))
     return MonthOut.of(await ctx.callbacks.month(year, number), str(ctx.zone()))
 
