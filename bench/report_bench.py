@@ -46,11 +46,12 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from ivr.config import Targets, load_config  # noqa: E402
+from ivr.config import load_config  # noqa: E402
 from ivr.domain.events import EventKind, JournalEvent  # noqa: E402
 from ivr.domain.outcomes import fold  # noqa: E402
 from ivr.domain.record import CallRecord  # noqa: E402
 from ivr.domain.tally import Tally, bucket_start, ring_tally  # noqa: E402
+from ivr.domain.targets import Targets  # noqa: E402
 from ivr.journal.queries import day_range, month_range, recount, report, today_range  # noqa: E402
 from ivr.journal.store import Store, calls_table  # noqa: E402
 from ivr.journal.tables import record_to_row, ring_stats_table, stats_table  # noqa: E402
@@ -166,7 +167,7 @@ def templates() -> list[tuple[CallRecord, float]]:
     for kind, share, waits in MIX:
         for wait in waits:
             call = scripted_call(kind, "template", base, wait)
-            folded.append((fold(call.events, MODES, 5.0), share / len(waits)))
+            folded.append((fold(call.events, MODES), share / len(waits)))
     return folded
 
 
