@@ -91,14 +91,15 @@ async def test_the_public_context_reaches_only_the_hotline_numbers(
     assert _received(staff_phones) == []
     assert "0 active calls" in await fresh.cli("core show channels count")
     # and the context holds nothing else: the lines (and the test's bench line), each
-    # ending in Stasis/the fallback, and catch-alls that only hang up
+    # ending in Stasis/the fallback, catch-alls that count the refusal and hang up, and
+    # `h`, which does nothing
     shown = await fresh.cli("dialplan show hotline-public")
     extensions = {
         line.split("'")[1] for line in shown.splitlines() if line.strip().startswith("'")
     }
     lines = {line.number for line in fresh.config.lines}
     assert lines <= extensions
-    assert extensions - lines <= {"19999", "199991", "s", "i", "_[0-9A-Za-z#*+]",
+    assert extensions - lines <= {"19999", "199991", "s", "i", "h", "_[0-9A-Za-z#*+]",
                                   "_[0-9A-Za-z#*+]."}
     assert "Dial(" not in shown
 
