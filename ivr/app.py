@@ -16,7 +16,7 @@ import structlog
 
 from ivr.ami.feed import AmiFeed
 from ivr.ari.client import AriClient
-from ivr.asterisk.instance import AsteriskProcess, Instance, wait_for_ari
+from ivr.asterisk.instance import AsteriskProcess, Instance, cli, wait_for_ari
 from ivr.asterisk.render import render
 from ivr.asterisk.sandbox import AsteriskInstall, provision
 from ivr.callflow.policy import RoutingPolicy
@@ -122,6 +122,12 @@ class AsteriskStack:
         elif ami is not None:  # an external Asterisk: no control socket here
             await ami.action(Action="Command", Command="core reload")
 
+    async def cli(self, command: str) -> str:
+        """An Asterisk CLI command over this instance's control socket."""
+        if self.instance is None:
+            raise RuntimeError("the Asterisk stack has not started")
+        return await cli(self.instance, command)
+
     async def stop(self) -> None:
         if self.process is not None:
             await self.process.stop()
@@ -136,6 +142,9 @@ class Controller:
         stack: AsteriskStack,
         journal: EventSink,
         clock: Clock | None = None,
+        *,
+        ari: AriClient | None = None,
+        live: LiveState | None = None,
     ) -> None:
         self.config = config
         self.stack = stack
@@ -143,7 +152,7 @@ class Controller:
         self.clock = clock or clock_from_env()
         secrets = stack.secrets
         self.policy = RoutingPolicy(config)
-        self.ari = AriClient(
+        self.ari = ari or AriClient(
             stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
         )
         self.flow = CallFlowService(
@@ -157,7 +166,7 @@ class Controller:
             secrets.ami_password,
             journal,
         )
-        self.live = LiveState()
+        self.live = live if live is not None else LiveState()
         self.ami.listeners.append(self.live.apply)
         self._ari_task: asyncio.Task[None] | None = None
 

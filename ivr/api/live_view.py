@@ -3,6 +3,7 @@ tests (and a service without a controller) can hand a `LiveState` directly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -59,25 +60,32 @@ class StaticLiveView:
 
 
 class ControllerLiveView:
-    """The running service's view: `Controller.live`, `.flow.calls`, `.ari`, `.ami`."""
+    """The running service's view: the controller of the moment (it is rebuilt when the
+    service's ARI/AMI side restarts), its `.live`, `.flow.calls`, `.ari`, `.ami`."""
 
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Callable[[], Controller | None]) -> None:
         self.controller = controller
 
     def state(self) -> LiveState:
-        return self.controller.live
+        controller = self.controller()
+        return controller.live if controller is not None else LiveState()
 
     def calls_in_ivr(self) -> list[IvrCall]:
+        controller = self.controller()
+        if controller is None:
+            return []
         return [
             IvrCall(call.channel, call.linkedid, call.line, call.caller, call.state.value)
-            for call in list(self.controller.flow.calls.values())
+            for call in list(controller.flow.calls.values())
         ]
 
     def ari_connected(self) -> bool:
-        return self.controller.ari.connected.is_set()
+        controller = self.controller()
+        return controller is not None and controller.ari.connected.is_set()
 
     def ami_connected(self) -> bool:
-        return bool(self.controller.ami.connected)
+        controller = self.controller()
+        return controller is not None and bool(controller.ami.connected)
 
 
 def as_live_view(live: LiveView | LiveState) -> LiveView:

@@ -107,14 +107,7 @@ class AsteriskProcess:
         await wait_for_ari(ari_url, user, password, timeout, exited)
 
     async def cli(self, command: str) -> str:
-        """Run an Asterisk CLI command through the instance's control socket."""
-        proc = await asyncio.create_subprocess_exec(
-            *self.instance.command("-rx", command),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await proc.communicate()
-        return out.decode(errors="replace")
+        return await cli(self.instance, command)
 
     async def stop(self, timeout: float = 10.0) -> None:
         if not self.process or self.process.returncode is not None:
@@ -127,6 +120,17 @@ class AsteriskProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             await self.process.wait()
+
+
+async def cli(instance: Instance, command: str) -> str:
+    """Run an Asterisk CLI command through the instance's control socket."""
+    proc = await asyncio.create_subprocess_exec(
+        *instance.command("-rx", command),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return out.decode(errors="replace")
 
 
 async def wait_for_ari(
