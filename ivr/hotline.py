@@ -28,6 +28,7 @@ from ivr.clock import Clock, SettableClock, clock_from_env
 from ivr.config import HotlineConfig
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
+from ivr.ports import refuse_taken, service_ports
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
@@ -78,6 +79,8 @@ class Hotline:
 
     async def start(self) -> None:
         """Everything up, or an exception and nothing left running."""
+        if self.options.http:
+            refuse_taken(service_ports(self.config))
         try:
             self.journal = await open_journal(self.config)
             writer = self.journal.writer

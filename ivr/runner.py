@@ -1,35 +1,60 @@
 """`hotline run`: the hotline (`ivr.hotline.Hotline`) until a signal.
-SIGHUP re-reads the config (new calls only)."""
+SIGHUP re-reads the config (new calls only).
+
+It says "up" only once everything is up; a start that fails (ports taken, an Asterisk
+of this instance that cannot be used, another run on the same data directory) prints
+why and exits non-zero with nothing left running.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
+import sys
 from pathlib import Path
 
 import structlog
 
+from ivr.asterisk.instance import AsteriskStartError
+from ivr.asterisk.sandbox import ProvisionError
 from ivr.config import ConfigError, HotlineConfig, load_config
 from ivr.hotline import Hotline
+from ivr.pidfile import PID_NAME, AlreadyRunning, PidLock
+from ivr.ports import PortsTaken
 
 log = structlog.get_logger(__name__)
+
+START_REFUSED = 1  # exit status: the hotline did not start, and says why
+START_ERRORS = (AlreadyRunning, PortsTaken, AsteriskStartError, ProvisionError)
 
 
 async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
     config.service.data_dir.mkdir(parents=True, exist_ok=True)
-    hotline = Hotline(config, config_path)
+    pid_lock = PidLock(config.service.data_dir / PID_NAME)
+    try:
+        pid_lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"hotline: not started: {exc}", file=sys.stderr, flush=True)
+        return START_REFUSED
+    try:
+        return await _serve(Hotline(config, config_path), config_path)
+    finally:
+        pid_lock.release()
+
+
+async def _serve(hotline: Hotline, config_path: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGHUP, hotline.reload_requested.set)
-    pid_file = config.service.data_dir / "hotline.pid"
+    print("starting Asterisk ...", flush=True)
     try:
-        print("starting Asterisk ...", flush=True)
-        await hotline.start()
-        pid_file.write_text(str(os.getpid()))
+        await hotline.start()  # on failure it has stopped everything it started
+    except START_ERRORS as exc:
+        print(f"hotline: not started: {exc}", file=sys.stderr, flush=True)
+        return START_REFUSED
+    try:
         print_up(hotline)
         while not stop.is_set():
             waiters = {asyncio.ensure_future(stop.wait()),
@@ -44,8 +69,6 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
     finally:
         print("stopping ...", flush=True)
         await hotline.stop()
-        with contextlib.suppress(FileNotFoundError):
-            pid_file.unlink()
 
 
 async def reload_from_file(hotline: Hotline, config_path: Path) -> None:
@@ -69,4 +92,9 @@ def print_up(hotline: Hotline) -> None:
     print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
     print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
     print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")
+    if stack.running is not None:
+        how = "attached to" if stack.keeps_running else "adopted"
+        print(f"  Asterisk pid {stack.running.pid} ({how}; see above)")
+    elif stack.process is not None:
+        print(f"  Asterisk pid {stack.process.pid} (started by this run)")
     print("Ctrl-C stops it.", flush=True)
