@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -25,10 +26,10 @@ class CliProcess:
         ]
 
     @classmethod
-    async def start(cls, *args: str) -> CliProcess:
+    async def start(cls, *args: str, env: dict[str, str] | None = None) -> CliProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ivr.cli", *args,
-            cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, **(env or {})}, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         return cls(process)

@@ -23,6 +23,8 @@ from ivr.asterisk.running import AsteriskConflict, find_running, is_instance_pro
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.config import HotlineConfig, parse_config
 from ivr.hotline import Hotline, HotlineOptions
+from ivr.journal.record import Outcome
+from ivr.journal.service import open_store
 from ivr.pidfile import PID_NAME
 
 from . import sipp
@@ -55,8 +57,10 @@ class Deployment:
     def pid_file(self) -> Path:
         return self.workdir / "data" / PID_NAME
 
-    async def run(self) -> CliProcess:
-        return await CliProcess.start("run", "-c", str(self.config_path))
+    async def run(self, now: str | None = None) -> CliProcess:
+        """`hotline run`; `now` (ISO, with offset) sets the time of day it routes by."""
+        env = {"HOTLINE_NOW": now} if now else None
+        return await CliProcess.start("run", "-c", str(self.config_path), env=env)
 
     async def command(self, *args: str) -> tuple[int, str]:
         return await run_cli(*args, "-c", str(self.config_path))
@@ -191,6 +195,7 @@ async def test_taken_ports_refuse_the_start_and_leave_nothing_running(
 async def test_an_asterisk_started_on_its_own_outlives_the_service_and_its_calls(
     deployment: Deployment,
 ) -> None:
+    deployment.write(hours='consultation = [{ days = "mon-sun", start = "00:00", end = "24:00" }]')
     code, out = await deployment.command("asterisk", "start")
     assert code == 0, out
     running = find_running(deployment.instance)
@@ -202,18 +207,25 @@ async def test_an_asterisk_started_on_its_own_outlives_the_service_and_its_calls
     attached = await service.wait_for(r"attached to Asterisk pid (\d+)")
     assert int(attached[1]) == running.pid
     await service.wait_for(r"^hotline up")
-    # a caller in the IVR while the service goes away: Asterisk keeps the call, and the
-    # SIPp caller, who hangs up by itself after 8 s, would fail on any BYE from us
+    # a caller in the IVR while the service goes away: Asterisk keeps the call (the SIPp
+    # caller, who hangs up by itself after 8 s, would fail on any BYE from us), and the
+    # service hands it to the dialplan's fallback (in hours here: the queue) as it stops
     caller = await sipp.call(deployment.workdir / "sipp", deployment.ports.sip, "95007",
                              hold_ms=8000)
     instance = deployment.instance
 
-    async def one_call() -> bool:
-        return "1 active call" in await cli(instance, "core show channels count")
+    async def in_stasis() -> bool:
+        return "!Stasis!" in await cli(instance, "core show channels concise")
 
-    await until(one_call)
+    await until(in_stasis)
     assert await service.stop() == 0
     assert find_running(instance) == running, "the service left its Asterisk running"
+    # the stopping service handed its IVR caller to the dialplan's fallback
+    async def out_of_stasis() -> bool:
+        channels = await cli(instance, "core show channels concise")
+        return "!Stasis!" not in channels and "!Queue!" in channels
+
+    await until(out_of_stasis)
     assert await caller.wait(30) == 0, caller.log()
 
     code, out = await deployment.command("asterisk", "stop")
@@ -221,3 +233,55 @@ async def test_an_asterisk_started_on_its_own_outlives_the_service_and_its_calls
     assert not is_instance_process(running.pid, instance)
     code, out = await deployment.command("asterisk", "status")
     assert code == 3 and "not running" in out, out
+
+
+MONDAY_MORNING = "2026-11-23T10:00:00+08:00"
+
+
+async def test_a_caller_stranded_in_stasis_by_a_crash_is_served_after_the_restart(
+    deployment: Deployment,
+) -> None:
+    """kill -9 of the service while a caller is in its IVR: Asterisk keeps the caller in
+    Stasis with nobody driving; the restarted service finds the call there and hands it
+    to the dialplan's fallback, which queues it to an agent."""
+    workdir = deployment.workdir / "sipp"
+    first = await deployment.run(now=MONDAY_MORNING)
+    await first.wait_for(r"^hotline up")
+    agents = [
+        await sipp.phone(workdir, deployment.ports.agent1, name="agent1", ring_ms=1000),
+        await sipp.phone(workdir, deployment.ports.agent2, name="agent2", ring_ms=1000),
+    ]
+    instance = deployment.instance
+    try:
+        caller = await sipp.call(workdir, deployment.ports.sip, "95007", hold_ms=20_000)
+
+        async def in_stasis() -> bool:
+            return "!Stasis!" in await cli(instance, "core show channels concise")
+
+        await until(in_stasis)
+        first.send(signal.SIGKILL)
+        await first.exit_code()
+        assert await in_stasis(), "the crash left the caller in Stasis"
+
+        second = await deployment.run(now=MONDAY_MORNING)
+        await second.wait_for(r"adopted Asterisk pid")
+        await second.wait_for(r"^hotline up")
+
+        async def in_queue() -> bool:
+            channels = await cli(instance, "core show channels concise")
+            return "!Queue!" in channels and "!Stasis!" not in channels
+
+        await until(in_queue, timeout=20)
+        assert await caller.wait(60) == 0, caller.log()
+        assert await second.stop() == 0
+    finally:
+        for agent in agents:
+            await agent.stop()
+    config = parse_config(deployment.config_path.read_text(), deployment.config_path)
+    store = open_store(config)
+    try:
+        records = await store.calls(limit=10)
+    finally:
+        await store.close()
+    assert len(records) == 1, records
+    assert records[0].controller_absent and records[0].outcome is Outcome.answered_by_agent
