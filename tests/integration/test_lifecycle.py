@@ -147,7 +147,7 @@ signal.pause()
 """
 
 
-async def test_a_stale_pid_file_never_gets_a_stranger_signalled(
+async def test_the_pid_file_reaches_a_live_run_only_never_a_stranger(
     deployment: Deployment,
 ) -> None:
     stranger = await asyncio.create_subprocess_exec(
@@ -172,6 +172,12 @@ async def test_a_stale_pid_file_never_gets_a_stranger_signalled(
         code, out = await deployment.command("reload")
         assert code == 0 and f"pid {run.process.pid}" in out, out
         await run.wait_for(r"^configuration reloaded")
+        # and a second run on the same data directory is refused, touching nothing
+        second = await deployment.run()
+        assert await second.exit_code() == 1
+        assert f"already runs for this data directory (pid {run.process.pid}" in second.text
+        assert not any(line.startswith("hotline up") for line in second.lines)
+        assert deployment.pid_file.read_text().strip() == str(run.process.pid)
     finally:
         assert await run.stop() == 0
 
