@@ -169,8 +169,8 @@ class AsteriskStack:
             return
         write_owner(instance, Owner.service)
         self.say(f"adopted Asterisk pid {running.pid} ({version}), left running for this "
-                 "instance by an earlier run: config re-rendered and reloaded; "
-                 "it stops with the service")
+                 f"instance by {describe_owner(running.owner)}: config re-rendered and "
+                 "reloaded; it stops with the service")
 
     @staticmethod
     def _check_answering_is_ours(instance: Instance, pid: int | None) -> None:

@@ -59,7 +59,8 @@ class CallFlowService:
         self.calls: dict[str, Call] = {}
         self._playbacks: dict[str, Call] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}  # by channel
-        # channels handed to the fallback by adoption, whose StasisStart may still come
+        # channels handed to the fallback, until their StasisEnd: a StasisStart still on
+        # its way for one of them (adopted on reconnect) must not start a second task
         self._handed_off: dict[str, None] = {}
         self.failed_tasks = 0  # tasks that ended in an exception (a bug: should stay 0)
         self.failed_calls = 0  # calls whose task met an error and handed them over
