@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from ivr.ami.feed import AmiFeed
 from ivr.api.live_view import ControllerLiveView
 from ivr.api.plugin import Api, build_api
 from ivr.api.server import HttpServer
@@ -137,13 +138,23 @@ class Hotline:
 
     async def reload(self, config: HotlineConfig) -> None:
         """The one place a new configuration is applied: Asterisk (rendered, reloaded),
-        routing of new calls, and the journal's folding. Calls in progress keep going."""
-        await self.stack.reload(config, self.controller.ami if self.controller else None)
+        then what routes and folds new calls (`apply`). Calls in progress keep going."""
+        await self.stack.reload(config, self.ami)
+        self.apply(config)
+
+    def apply(self, config: HotlineConfig) -> None:
+        """A configuration Asterisk already has: routing of new calls, the journal's
+        folding, and what the API and the exporter read."""
         self.config = config
         if self.controller is not None:
             self.controller.apply(config)
         if self.journal is not None:
             self.journal.apply(config)
+
+    @property
+    def ami(self) -> AmiFeed | None:
+        """The AMI connection of the moment (an external Asterisk is reloaded over it)."""
+        return self.controller.ami if self.controller is not None else None
 
     def set_clock(self, clock: Clock) -> None:
         """Route new calls (and date callbacks) by another clock from now on."""
