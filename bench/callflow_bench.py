@@ -25,11 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivr.asterisk.sandbox import provision  # noqa: E402
-from ivr.callflow.service import EventSink  # noqa: E402
 from ivr.clock import SystemClock  # noqa: E402
 from ivr.config import parse_config  # noqa: E402
+from ivr.domain.events import EventSink, JournalEvent  # noqa: E402
 from ivr.hotline import Hotline, HotlineOptions  # noqa: E402
-from ivr.journal.events import JournalEvent  # noqa: E402
 from tests.integration import sipp  # noqa: E402
 from tests.integration.harness import Ports, render_test_config  # noqa: E402
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from ivr.app import instance_name  # noqa: E402
 from ivr.asterisk.instance import Instance  # noqa: E402
 from ivr.asterisk.sandbox import AsteriskInstall, provision  # noqa: E402
-from ivr.journal.events import EventKind  # noqa: E402
+from ivr.domain.events import EventKind  # noqa: E402
 from tests.integration import sipp  # noqa: E402
 from tests.integration.cli_process import CliProcess  # noqa: E402
 from tests.integration.harness import HotlineUnderTest, Ports, render_test_config  # noqa: E402

@@ -47,13 +47,13 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from ivr.config import Targets, load_config  # noqa: E402
+from ivr.domain.events import EventKind, JournalEvent  # noqa: E402
 from ivr.domain.outcomes import fold  # noqa: E402
-from ivr.journal.events import EventKind, JournalEvent  # noqa: E402
+from ivr.domain.record import CallRecord  # noqa: E402
+from ivr.domain.tally import Tally, bucket_start, ring_tally  # noqa: E402
 from ivr.journal.queries import day_range, month_range, recount, report, today_range  # noqa: E402
-from ivr.journal.record import CallRecord  # noqa: E402
 from ivr.journal.store import Store, calls_table  # noqa: E402
 from ivr.journal.tables import record_to_row, ring_stats_table, stats_table  # noqa: E402
-from ivr.journal.tally import Tally, bucket_start, ring_tally  # noqa: E402
 from ivr.journal.writer import JournalWriter  # noqa: E402
 from metrics.exporter import Exporter, Sources  # noqa: E402
 

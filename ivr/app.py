@@ -38,10 +38,11 @@ from ivr.asterisk.running import (
 )
 from ivr.asterisk.sandbox import AsteriskInstall, provision
 from ivr.callflow.policy import RoutingPolicy
-from ivr.callflow.service import CallFlowService, EventSink
+from ivr.callflow.service import CallFlowService
 from ivr.callflow.stasis import StasisHandlers
 from ivr.clock import Clock, clock_from_env
 from ivr.config import HotlineConfig
+from ivr.domain.events import EventSink
 from ivr.live import LiveState
 from ivr.ports import asterisk_ports, refuse_taken
 from ivr.prompts import PromptRenderer

@@ -56,10 +56,10 @@ def run_asterisk_command(work: Coroutine[Any, Any, T]) -> T:
     """Run an `asterisk` sub-command; anything that stops it exits 1 with the reason."""
     import asyncio
 
-    from ivr.asterisk.commands import AsteriskCommandError
     from ivr.asterisk.instance import AsteriskStartError
     from ivr.asterisk.sandbox import ProvisionError
     from ivr.ports import PortsTaken
+    from ivr.standalone import AsteriskCommandError
 
     try:
         return asyncio.run(work)
@@ -71,7 +71,7 @@ def run_asterisk_command(work: Coroutine[Any, Any, T]) -> T:
 @asterisk_app.command("start")
 def asterisk_start(config_path: Path = CONFIG_OPTION) -> None:
     """Start Asterisk on its own: it keeps running when `hotline run` stops or restarts."""
-    from ivr.asterisk import commands
+    from ivr import standalone as commands
 
     config = config_or_exit(config_path)
     typer.echo(run_asterisk_command(commands.start(config, config_path)))
@@ -80,7 +80,7 @@ def asterisk_start(config_path: Path = CONFIG_OPTION) -> None:
 @asterisk_app.command("stop")
 def asterisk_stop(config_path: Path = CONFIG_OPTION) -> None:
     """Stop this hotline's Asterisk (ends the calls on it)."""
-    from ivr.asterisk import commands
+    from ivr import standalone as commands
 
     config = config_or_exit(config_path)
     typer.echo(run_asterisk_command(commands.stop(config)))
@@ -90,7 +90,7 @@ def asterisk_stop(config_path: Path = CONFIG_OPTION) -> None:
 def asterisk_status(config_path: Path = CONFIG_OPTION) -> None:
     """Whether this hotline's Asterisk runs (pid, who started it, version, calls);
     exit status 3 when it does not."""
-    from ivr.asterisk import commands
+    from ivr import standalone as commands
 
     config = config_or_exit(config_path)
     result = run_asterisk_command(commands.status(config))
@@ -149,7 +149,7 @@ def reload(config_path: Path = CONFIG_OPTION) -> None:
 @app.command()
 def check(config_path: Path = CONFIG_OPTION) -> None:
     """Check the config against the hotline rules (R1-R3); exit status 1 on any error."""
-    from ivr.domain.compliance import check_compliance, has_errors, summarize
+    from ivr.compliance import check_compliance, has_errors, summarize
 
     config = config_or_exit(config_path)
     findings = check_compliance(config)
@@ -219,6 +219,27 @@ def report(
         typer.echo(f"hotline report: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(text)
+
+
+journal_app = typer.Typer(no_args_is_help=True, help="The call journal's own upkeep.")
+app.add_typer(journal_app, name="journal")
+
+
+@journal_app.command("refold")
+def journal_refold(config_path: Path = CONFIG_OPTION) -> None:
+    """Fold every stored call again from its events (after new counting rules or a new
+    ring cadence, service level or wrap-up time) and rebuild the rollups."""
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable, refold_journal
+
+    config = config_or_exit(config_path)
+    try:
+        calls = asyncio.run(refold_journal(config))
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline journal refold: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{calls} call(s) folded again; the reports and /metrics now follow them")
 
 
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (stored hashed; shown once).")

@@ -11,7 +11,7 @@ import re
 import string
 import tomllib
 from datetime import date, time
-from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,29 +26,16 @@ from pydantic import (
 )
 
 from ivr.config_locate import locate_line
+from ivr.domain.record import CountingRules
+from ivr.domain.schedule import Calendar, Schedule
+from ivr.domain.targets import Targets
+from ivr.domain.vocabulary import DAY_NAMES, LineMode, Service
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What a text prompt may say in braces; the renderer fills them in.
+ALL_LINES = "all"  # the name of every line together, in reports and /metrics
 PROMPT_PLACEHOLDERS = ("name", "hours", "emergency_number", "repair_number")
 DIGITS = re.compile(r"^[0-9]{2,20}$")
 ENDPOINT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
-
-
-class Service(StrEnum):
-    """What a caller came for; the menu maps keys to these."""
-
-    emergency = "emergency"
-    repair = "repair"
-    installation = "installation"
-    billing = "billing"
-    consultation = "consultation"
-    complaint = "complaint"
-    person = "person"
-
-
-class LineMode(StrEnum):
-    ivr = "ivr"
-    manual = "manual"
 
 
 class Strict(BaseModel):
@@ -157,12 +144,36 @@ class HotlineSection(Strict):
         return ZoneInfo(self.timezone)
 
 
-class Targets(Strict):
-    auto_answer: float = Field(default=0.98, ge=0, le=1)
-    transfer_answer: float = Field(default=0.85, ge=0, le=1)
-    manual_answer: float = Field(default=0.90, ge=0, le=1)
-    no_answer: float = Field(default=0.0, ge=0, le=1)
-    within_three_rings: float = Field(default=0.80, ge=0, le=1)
+_DEFAULT = Targets()
+Share = Annotated[float, Field(ge=0, le=1)]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class TargetsSection(Strict):
+    """`[targets]`: each SPEC §3 measure's target (defaults: the seeds and the industry)."""
+
+    auto_answer: Share = _DEFAULT.auto_answer
+    transfer_answer: Share = _DEFAULT.transfer_answer
+    manual_answer: Share = _DEFAULT.manual_answer
+    no_answer: Share = _DEFAULT.no_answer
+    within_three_rings: Share = _DEFAULT.within_three_rings
+    busy: Share = _DEFAULT.busy
+    average_rings: Annotated[float, Field(ge=1, le=20)] = _DEFAULT.average_rings
+    average_queue_seconds: Seconds = _DEFAULT.average_queue_seconds
+    service_level: Share = _DEFAULT.service_level
+    service_level_seconds: Seconds = _DEFAULT.service_level_seconds
+    handling_min_seconds: Seconds = _DEFAULT.handling_min_seconds
+    handling_max_seconds: Seconds = _DEFAULT.handling_max_seconds
+
+    @model_validator(mode="after")
+    def _band_ordered(self) -> TargetsSection:
+        if self.handling_min_seconds > self.handling_max_seconds:
+            raise ValueError("handling_min_seconds is above handling_max_seconds")
+        return self
+
+    @property
+    def values(self) -> Targets:
+        return Targets(**self.model_dump())
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -258,6 +269,9 @@ class Menu(Strict):
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     retries: int = Field(default=2, ge=0, le=5)
     default: Service = Service.person
+    # a key that plays `[prompts] announcement` (service hours, addresses ...): a caller
+    # it answers hangs up satisfied, the call is `ivr_completed`
+    announcement_key: MenuKey | None = None
 
     @field_validator("keys")
     @classmethod
@@ -265,6 +279,14 @@ class Menu(Strict):
         if not value:
             raise ValueError("the menu needs at least one key")
         return value
+
+    @model_validator(mode="after")
+    def _announcement_key_free(self) -> Menu:
+        if self.announcement_key is not None and self.announcement_key in self.keys:
+            raise ValueError(
+                f"announcement_key {self.announcement_key!r} is also a key of menu.keys"
+            )
+        return self
 
 
 class Prompt(Strict):
@@ -304,6 +326,7 @@ class Prompts(Strict):
     callback: Prompt
     queue: Prompt
     busy: Prompt | None = None
+    announcement: Prompt | None = None  # played by `menu.announcement_key`
 
 
 class QueueSection(Strict):
@@ -338,7 +361,7 @@ class OnCall(Strict):
 
 class HotlineConfig(Strict):
     hotline: HotlineSection
-    targets: Targets = Targets()
+    targets: TargetsSection = TargetsSection()
     asterisk: AsteriskSection = AsteriskSection()
     service: ServiceSection = ServiceSection()
     lines: tuple[Line, ...] = Field(min_length=1)
@@ -351,6 +374,35 @@ class HotlineConfig(Strict):
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
 
+    @cached_property
+    def schedule(self) -> Schedule[OnCall]:
+        """Hours, holidays and the on-call roster of this config, as the domain reads them."""
+        return Schedule(
+            Calendar(
+                zone=self.hotline.zone,
+                hours={
+                    service: self.hours.for_service(service)
+                    for service in Service
+                    if service is not Service.emergency
+                },
+                roster=self.oncall,
+                closed=frozenset(self.holidays.closed),
+                open=frozenset(self.holidays.open),
+                public_holidays_of=(
+                    self.holidays.country if self.holidays.public_holidays else None
+                ),
+            )
+        )
+
+    @property
+    def counting_rules(self) -> CountingRules:
+        """What the SPEC §3 measures of a call depend on in this config."""
+        return CountingRules(
+            cadence_seconds=self.hotline.ring_cadence_seconds,
+            service_level_seconds=self.targets.service_level_seconds,
+            wrapup_seconds=float(self.queue.wrapup_seconds),
+        )
+
     @model_validator(mode="after")
     def _unique_names(self) -> HotlineConfig:
         _require_unique("lines", [line.number for line in self.lines], "number")
@@ -361,7 +413,27 @@ class HotlineConfig(Strict):
         clash = reserved & set(endpoints)
         if clash:
             raise ValueError(f"endpoint names {sorted(clash)} are reserved")
+        if any(line.name == ALL_LINES for line in self.lines):
+            raise ValueError(
+                f"a line may not be named {ALL_LINES!r}: reports and /metrics use it for "
+                "all lines together"
+            )
+        if self.menu.announcement_key is not None and self.prompts.announcement is None:
+            raise ValueError("menu.announcement_key needs a [prompts] announcement")
         return self
+
+    def person_name(self, endpoint: str | None) -> str | None:
+        """The configured name of an agent or on-call person (the journal keeps their
+        endpoint ids); an id the config no longer knows is shown as it is."""
+        if endpoint is None:
+            return None
+        return self._names.get(endpoint, endpoint)
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        names = {agent.endpoint: agent.name for agent in self.agents}
+        names.update((person.endpoint, person.name) for person in self.oncall)
+        return names
 
     def line_by_number(self, number: str) -> Line | None:
         return next((line for line in self.lines if line.number == number), None)

@@ -24,9 +24,9 @@ from ivr.api.server import HttpServer
 from ivr.app import AsteriskStack, Controller
 from ivr.ari.client import AriClient
 from ivr.asterisk.sandbox import AsteriskInstall
-from ivr.callflow.service import EventSink
 from ivr.clock import Clock, SettableClock, clock_from_env
 from ivr.config import HotlineConfig
+from ivr.domain.events import EventSink
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
 from ivr.ports import refuse_taken, service_ports

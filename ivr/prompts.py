@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.config import HotlineConfig, Prompt
-from ivr.domain.schedule import Schedule
 
 # Debian's espeak-ng 1.51 `cmn` voice reads the characters its dictionary gives as
 # pinyin (e.g. 点 -> "dian3") with English rules ("dian three"); `cmn-latn-pinyin` is
@@ -57,7 +56,7 @@ class PromptRenderer:
         """The text prompts as they will be spoken, placeholders filled in."""
         values = {
             "name": self.config.hotline.name,
-            "hours": Schedule(self.config).describe_hours(),
+            "hours": self.config.schedule.describe_hours(),
             "emergency_number": spell_digits(self.config.hotline.emergency_number),
             "repair_number": spell_digits(self.config.hotline.repair_number),
         }

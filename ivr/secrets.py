@@ -5,6 +5,7 @@ Kept in <data_dir>/secrets.toml (mode 0600); generated on first use, never defau
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import tomllib
@@ -66,3 +67,8 @@ def load_secrets(data_dir: Path) -> Secrets:
         ami_password=raw["ami_password"],
         endpoints=dict(raw.get("endpoints", {})),
     )
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header value for HTTP basic auth (ARI) with these credentials."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -25,27 +25,21 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from ivr.config import HotlineConfig, Service
-from ivr.domain.rates import Kpi, Rate
-from ivr.domain.schedule import Schedule
-from ivr.journal.events import RingResult
+from ivr.clock import clock_from_env
+from ivr.config import ALL_LINES, HotlineConfig
+from ivr.domain.events import RingResult
+from ivr.domain.rates import Direction, Kpi, RateCounts, kpi
+from ivr.domain.record import AbandonPlace, Outcome
+from ivr.domain.tally import Tally
+from ivr.domain.vocabulary import Service
 from ivr.journal.queries import month_range, report, today_range
-from ivr.journal.record import AbandonPlace, Outcome
 from ivr.journal.store import Store
-from ivr.journal.tally import Tally
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAR = datetime(2200, 1, 1, tzinfo=UTC)
 RING_RESULTS = tuple(result.value for result in RingResult)
-RATE_KINDS = {
-    "auto_answer": "auto_answer_rate",
-    "transfer_answer": "transfer_answer_rate",
-    "manual_answer": "manual_answer_rate",
-    "no_answer": "no_answer_rate",
-    "within_three_rings": "within_three_rings_rate",
-}
 
 
 class Health(Protocol):
@@ -66,6 +60,8 @@ class Snapshot:
     totals: dict[tuple[str, str], Tally] = field(default_factory=dict)
     ring_attempts: dict[str, int] = field(default_factory=dict)
     ratios: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    averages: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
     taken_at: float = 0.0
 
 
@@ -78,13 +74,19 @@ class Sources:
     writer_stats: Callable[[], WriterStats] | None = None
     callbacks_owed: Callable[[], dict[str, int]] | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # the clock routing reads (HOTLINE_NOW may shift it), for "in service hours"
+    routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
 
 
 async def take_snapshot(sources: Sources) -> Snapshot:
     config = sources.config()
     zone = config.hotline.timezone
     now = sources.clock()
-    snapshot = Snapshot(totals=await sources.store.totals(), taken_at=time.monotonic())
+    snapshot = Snapshot(
+        totals=await sources.store.totals(),
+        refused=await sources.store.refused_totals(),
+        taken_at=time.monotonic(),
+    )
     attempts = await sources.store.ring_stats(EPOCH, FAR)
     for (_, role, result), (count, _) in attempts.items():
         if role == "agent":
@@ -93,18 +95,19 @@ async def take_snapshot(sources: Sources) -> Snapshot:
         ("today", today_range(now, zone)),
         ("month", month_range(now.astimezone(config.hotline.zone).strftime("%Y-%m"), zone)),
     ):
-        periodic = await report(sources.store, start, end, zone=zone, targets=config.targets)
-        _add_ratios(snapshot, "all", period, periodic.kpi)
+        periodic = await report(sources.store, start, end, zone=zone, targets=config.targets.values)
+        _add_ratios(snapshot, ALL_LINES, period, periodic.kpi)
         for line, piece in periodic.per_line.items():
             _add_ratios(snapshot, line, period, piece.kpi)
     return snapshot
 
 
 def _add_ratios(snapshot: Snapshot, line: str, period: str, kpi: Kpi) -> None:
-    for kind, attribute in RATE_KINDS.items():
-        rate: Rate = getattr(kpi, attribute)
-        if rate.value is not None:
-            snapshot.ratios[(line, kind, period)] = rate.value
+    for rate in kpi.all:
+        if rate.value is None:
+            continue
+        values = snapshot.ratios if rate.unit == "share" else snapshot.averages
+        values[(line, rate.name, period)] = rate.value
 
 
 class HotlineCollector(Collector):
@@ -137,17 +140,47 @@ class HotlineCollector(Collector):
                                               "human_requested"),
             "hotline_calls_answered_by_person": ("calls an agent or on-call person answered",
                                                  "answered_by_person"),
-            "hotline_calls_unanswered": ("calls answered by nobody, no IVR, no voicemail",
-                                         "unanswered"),
-            "hotline_calls_within_three_rings": ("calls a person answered within three rings",
+            "hotline_calls_unanswered": ("calls answered by nobody, no IVR, no voicemail "
+                                         "(busy calls apart)", "unanswered"),
+            "hotline_calls_within_three_rings": ("calls a person answered within three rings "
+                                                 "of their own phone",
                                                  "answered_within_three_rings"),
-            "hotline_voicemails": ("voicemails left", "outcome_voicemail"),
+            "hotline_calls_queued": ("calls that entered the queue or the on-call chain",
+                                     "queued"),
+            "hotline_calls_in_service_level": ("queued calls answered within the service "
+                                               "level's seconds", "answered_in_service_level"),
+            "hotline_calls_handled": ("calls answered by a person with a handling time",
+                                      "handled"),
+            "hotline_ring_attempts_judged": ("phones rung that were judged by the three-rings "
+                                             "rule", "ring_attempts"),
+            "hotline_ring_attempts_within_three_rings": ("phones answered within three rings",
+                                                         "ring_attempts_within_three_rings"),
+            "hotline_voicemails": ("voicemails (the caller reached the beep)",
+                                   "outcome_voicemail"),
+            "hotline_voicemails_empty": ("voicemails with nothing said", "voicemail_empty"),
         }
         for name, (help_text, attribute) in simple.items():
             family = CounterMetricFamily(name, help_text, labels=["line", "mode"])
             for (line, mode), tally in sorted(tallies.items()):
                 family.add_metric([line, mode], getattr(tally, attribute))
             yield family
+        seconds = {
+            "hotline_queue_seconds": ("queue time of the queued calls", "queue_ms_sum"),
+            "hotline_handling_seconds": ("talk + wrap-up of the handled calls",
+                                         "handling_ms_sum"),
+        }
+        for name, (help_text, attribute) in seconds.items():
+            family = CounterMetricFamily(name, help_text, labels=["line", "mode"])
+            for (line, mode), tally in sorted(tallies.items()):
+                family.add_metric([line, mode], getattr(tally, attribute) / 1000)
+            yield family
+        refused = CounterMetricFamily(
+            "hotline_refused", "INVITEs for no hotline line, refused (no call of any line)",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self.snapshot.refused.items()):
+            refused.add_metric([reason], count)
+        yield refused
         outcomes = CounterMetricFamily(
             "hotline_calls", "ended calls by outcome", labels=["line", "mode", "outcome"]
         )
@@ -180,10 +213,10 @@ class HotlineCollector(Collector):
     def _histograms(self, config: HotlineConfig) -> Iterator[Metric]:
         wait = HistogramMetricFamily(
             "hotline_person_wait_seconds",
-            "wait from asking for a person to the answer", labels=["line", "mode"],
+            "speed of answer: from asking for a person to the answer", labels=["line", "mode"],
         )
         rings = HistogramMetricFamily(
-            "hotline_answer_rings", "rings heard before a person answered",
+            "hotline_answer_rings", "rings of the answering person's phone",
             labels=["line", "mode"],
         )
         for (line, mode), tally in sorted(self._line_tallies(config).items()):
@@ -196,24 +229,38 @@ class HotlineCollector(Collector):
                 ring_buckets.append((str(float(n)), running))
             running += ring_counts[-1]
             ring_buckets.append(("+Inf", running))
-            ring_sum = sum(n * c for n, c in enumerate(ring_counts[:-1], start=1))
-            ring_sum += len(ring_counts) * ring_counts[-1]
-            rings.add_metric([line, mode], ring_buckets, ring_sum)
+            rings.add_metric([line, mode], ring_buckets, tally.rings_sum)
         yield from (wait, rings)
 
     def _ratios(self, config: HotlineConfig) -> Iterator[Metric]:
         ratio = GaugeMetricFamily(
-            "hotline_ratio", "connection ratios of SPEC §3 by calendar period (0-1)",
+            "hotline_ratio", "SPEC §3 ratios by calendar period (0-1)",
             labels=["line", "kind", "period"],
         )
         for (line, kind, period), value in sorted(self.snapshot.ratios.items()):
             ratio.add_metric([line, kind, period], value)
+        average = GaugeMetricFamily(
+            "hotline_average", "SPEC §3 averages by calendar period (seconds, or rings)",
+            labels=["line", "kind", "period"],
+        )
+        for (line, kind, period), value in sorted(self.snapshot.averages.items()):
+            average.add_metric([line, kind, period], value)
         target = GaugeMetricFamily(
             "hotline_target_ratio", "the target of each ratio", labels=["kind"]
         )
-        for kind in RATE_KINDS:
-            target.add_metric([kind], getattr(config.targets, kind))
-        yield from (ratio, target)
+        bound = GaugeMetricFamily(
+            "hotline_target_average", "the bounds of each average", labels=["kind", "bound"]
+        )
+        for rate in kpi(RateCounts(), config.targets.values).all:
+            if rate.unit == "share":
+                target.add_metric([rate.name], rate.target)
+                continue
+            if rate.direction is not Direction.at_most:
+                bound.add_metric([rate.name, "min"], rate.target)
+            upper = rate.upper if rate.direction is Direction.between else rate.target
+            if rate.direction is not Direction.at_least and upper is not None:
+                bound.add_metric([rate.name, "max"], upper)
+        yield from (ratio, average, target, bound)
 
     def _live(self, config: HotlineConfig) -> Iterator[Metric]:
         live, health = self.sources.live, self.sources.health
@@ -228,7 +275,7 @@ class HotlineCollector(Collector):
         for state in ("logged_in", "available", "busy", "paused"):
             agents.add_metric([state], states.get(state, 0))
         yield agents
-        in_hours = Schedule(config).is_open(Service.consultation, self.sources.clock())
+        in_hours = config.schedule.is_open(Service.consultation, self.sources.routing_clock())
         yield _gauge("hotline_in_service_hours", "1 inside consultation hours", int(in_hours))
         owed = GaugeMetricFamily(
             "hotline_callbacks_owed", "callback tasks still open", labels=["priority"]

@@ -11,4 +11,5 @@ if [ -z "${HOTLINE_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null \
 fi
 .venv/bin/ruff check ivr metrics tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/pytest -q -ra "$@"

@@ -15,7 +15,7 @@ import structlog
 from panoramisk import Manager
 
 from ivr.ami.translate import AmiTranslator
-from ivr.callflow.service import EventSink
+from ivr.domain.events import EventSink
 
 log = structlog.get_logger(__name__)
 

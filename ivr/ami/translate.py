@@ -2,7 +2,8 @@
 
 Asterisk reports a busy agent as AgentRingNoAnswer with RingTime 0; only the agent
 channel's Hangup (Cause 17) tells busy from ring-out, so Hangup causes of agent legs
-are remembered briefly and consulted.
+are remembered briefly and consulted. What a cause or a Dial status means is read from
+`ivr.domain.causes`, the one table of them.
 """
 
 from __future__ import annotations
@@ -11,17 +12,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from ivr.journal.events import EventKind, JournalEvent, RingResult, Scalar
+from ivr.domain.causes import cause_result, dial_result
+from ivr.domain.events import EventKind, JournalEvent, Scalar
 
 USER_EVENT = "HotlineJournal"
-CAUSE_BUSY = "17"
-CAUSE_FAILED = {"1", "3", "20", "27", "34", "38", "41", "42", "58", "127"}
-DIAL_RESULTS = {
-    "ANSWER": RingResult.answered,
-    "NOANSWER": RingResult.noanswer,
-    "BUSY": RingResult.busy,
-    "CANCEL": RingResult.noanswer,
-}
 RESERVED = {"event", "privilege", "timestamp", "userevent", "kind", "linkedid", "uniqueid",
             "channel", "channelstate", "channelstatedesc", "calleridnum", "calleridname",
             "connectedlinenum", "connectedlinename", "language", "accountcode", "context",
@@ -80,16 +74,10 @@ class AmiTranslator:
         }
         data["line"] = event.get("Line", "")
         if kind is EventKind.oncall_ring_ended:
-            data["result"] = self._dial_result(event.get("Result", ""), event.get("Cause", ""))
+            data["result"] = dial_result(event.get("Result", ""), event.get("Cause", "")).value
         if kind is EventKind.voicemail_recorded:
             data["seconds"] = _wav_seconds(event.get("Bytes"))
         return self._make(event, kind, **data)
-
-    @staticmethod
-    def _dial_result(status: str, cause: str) -> str:
-        if status in DIAL_RESULTS:
-            return DIAL_RESULTS[status].value
-        return (RingResult.busy if cause == CAUSE_BUSY else RingResult.failed).value
 
     def _on_Hangup(self, event: Mapping[str, str]) -> JournalEvent | None:
         uniqueid = event.get("Uniqueid", "")
@@ -117,12 +105,7 @@ class AmiTranslator:
 
     def _on_AgentRingNoAnswer(self, event: Mapping[str, str]) -> JournalEvent:
         cause = self._causes.get(event.get("DestUniqueid", ""), "")
-        if cause == CAUSE_BUSY:
-            result = RingResult.busy
-        elif cause in CAUSE_FAILED:
-            result = RingResult.failed
-        else:
-            result = RingResult.noanswer
+        result = cause_result(cause)
         return self._make(
             event, EventKind.agent_ring_ended, agent=agent_name(event), result=result.value,
             ring_seconds=(_number(event.get("RingTime")) or 0.0), leg=event.get("DestUniqueid"),
@@ -135,6 +118,10 @@ class AmiTranslator:
             hold_seconds=_number(event.get("HoldTime")),
             ring_seconds=_number(event.get("RingTime")), leg=event.get("DestUniqueid"),
         )
+
+    def _on_ChannelTalkingStart(self, event: Mapping[str, str]) -> JournalEvent:
+        # TALK_DETECT is set only after the voicemail beep
+        return self._make(event, EventKind.voicemail_speech)
 
     def _on_QueueCallerAbandon(self, event: Mapping[str, str]) -> JournalEvent:
         return self._make(

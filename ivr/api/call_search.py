@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ivr.journal.record import CallRecord, Outcome
+from ivr.domain.record import CallRecord, Outcome
 from ivr.journal.store import calls_table
 from ivr.journal.tables import CallRow, record_from_row
 

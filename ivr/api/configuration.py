@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ivr.compliance import Finding, check_compliance, has_errors, summarize
 from ivr.config import ConfigError, HotlineConfig, load_config
-from ivr.domain.compliance import Finding, check_compliance, has_errors, summarize
 
 ReloadHook = Callable[[], Awaitable[None]]
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI
 
@@ -18,8 +19,8 @@ from ivr.api.app import create_api
 from ivr.api.configuration import ReloadHook
 from ivr.api.context import ApiServices
 from ivr.api.live_view import LiveView
-from ivr.app import AsteriskStack
 from ivr.ari.client import AriClient
+from ivr.asterisk.instance import Instance
 from ivr.callbacks.originate import AriOriginator
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
@@ -46,7 +47,14 @@ class Api:
             self._sync = None
 
 
-def voicemail_mapper(stack: AsteriskStack) -> PathMapper:
+class HasInstance(Protocol):
+    """The Asterisk stack, as far as the API needs it: where the instance lives."""
+
+    @property
+    def instance(self) -> Instance | None: ...
+
+
+def voicemail_mapper(stack: HasInstance) -> PathMapper:
     """Asterisk's path of a recording -> this host's, only inside the voicemail dir."""
     instance = stack.instance
     if instance is None:
@@ -60,7 +68,7 @@ def build_api(
     clock: Clock,
     live: LiveView,
     ari: AriClient,
-    stack: AsteriskStack,
+    stack: HasInstance,
     journal: Store,
     config_path: Path,
     reload: ReloadHook,

@@ -3,6 +3,7 @@ Caller numbers go through `shown_number`: a viewer sees them masked (R10)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -19,12 +20,12 @@ from ivr.callbacks.domain import (
     TaskStatus,
 )
 from ivr.callbacks.voicemail import Voicemail
-from ivr.domain.compliance import Finding
+from ivr.compliance import Finding
+from ivr.domain.events import JournalEvent
 from ivr.domain.rates import Rate
-from ivr.journal.events import JournalEvent
+from ivr.domain.record import CallRecord, Outcome
+from ivr.domain.tally import Tally
 from ivr.journal.queries import Report, Slice
-from ivr.journal.record import CallRecord
-from ivr.journal.tally import Tally
 
 QUANTILES = (0.5, 0.8, 0.9, 0.95)
 
@@ -73,8 +74,12 @@ class MenuChoiceOut(Out):
     at: datetime
 
 
+Names = Callable[[str | None], str | None]  # endpoint id -> the configured name
+
+
 class RingAttemptOut(Out):
-    who: str
+    who: str = Field(description="the phone's endpoint id")
+    who_name: str | None = Field(description="the person's configured name")
     role: str
     started_at: datetime
     ended_at: datetime | None
@@ -99,14 +104,25 @@ class CallOut(Out):
     human_requested_at: datetime | None
     human_target: str | None
     attempts: list[RingAttemptOut]
-    answered_by: str | None
+    answered_by: str | None = Field(description="the endpoint id of who answered")
+    answered_by_name: str | None = Field(description="their configured name")
     answered_at: datetime | None
-    wait_seconds: float | None
-    rings: int | None
+    wait_seconds: float | None = Field(
+        description="speed of answer: from asking for a person to the answer"
+    )
+    ring_seconds: float | None = Field(description="how long the answering phone rang")
+    rings: int | None = Field(description="rings of the answering phone")
     within_three_rings: bool | None
+    queue_seconds: float | None = Field(
+        description="queue time: from the queue entry or the on-call chain's first dial"
+    )
+    within_service_level: bool | None
+    talk_seconds: float | None
+    handling_seconds: float | None = Field(description="talk + wrap-up")
     abandon_place: str | None
     abandon_wait_seconds: float | None
     voicemail: bool
+    voicemail_empty: bool
     voicemail_seconds: float | None
     voicemail_urgent: bool
     oncall_result: str | None
@@ -114,7 +130,7 @@ class CallOut(Out):
     callback_needed: bool
 
     @classmethod
-    def of(cls, r: CallRecord, role: Role) -> CallOut:
+    def of(cls, r: CallRecord, role: Role, names: Names) -> CallOut:
         return cls(
             linkedid=r.linkedid,
             line=r.line,
@@ -135,6 +151,7 @@ class CallOut(Out):
             attempts=[
                 RingAttemptOut(
                     who=a.who,
+                    who_name=names(a.who),
                     role=a.role,
                     started_at=a.started_at,
                     ended_at=a.ended_at,
@@ -144,13 +161,20 @@ class CallOut(Out):
                 for a in r.attempts
             ],
             answered_by=r.answered_by,
+            answered_by_name=names(r.answered_by),
             answered_at=r.answered_at,
             wait_seconds=r.wait_seconds,
+            ring_seconds=r.ring_seconds,
             rings=r.rings,
             within_three_rings=r.within_three_rings,
+            queue_seconds=r.queue_seconds,
+            within_service_level=r.within_service_level,
+            talk_seconds=r.talk_seconds,
+            handling_seconds=r.handling_seconds,
             abandon_place=r.abandon_place.value if r.abandon_place else None,
             abandon_wait_seconds=r.abandon_wait_seconds,
-            voicemail=r.voicemail_file is not None,
+            voicemail=r.outcome is Outcome.voicemail,
+            voicemail_empty=r.voicemail_empty,
             voicemail_seconds=r.voicemail_seconds,
             voicemail_urgent=r.voicemail_urgent,
             oncall_result=r.oncall_result.value if r.oncall_result else None,
@@ -202,11 +226,16 @@ class CallDetail(Out):
 
 class RateOut(Out):
     name: str
-    value: float | None = Field(description="0-1; null when the denominator is 0")
-    numerator: int
+    value: float | None = Field(
+        description="a share 0-1, or seconds, or rings (see unit); null when the "
+        "denominator is 0"
+    )
+    unit: Literal["share", "seconds", "rings"]
+    numerator: int = Field(description="for averages of seconds: milliseconds")
     denominator: int
-    target: float
-    direction: Literal["at_least", "at_most"]
+    target: float = Field(description="the bound; for a band, its lower end")
+    target_upper: float | None = Field(default=None, description="a band's upper end")
+    direction: Literal["at_least", "at_most", "between"]
     met: bool | None
 
     @classmethod
@@ -216,7 +245,9 @@ class RateOut(Out):
             value=rate.value,
             numerator=rate.numerator,
             denominator=rate.denominator,
+            unit=rate.unit,
             target=rate.target,
+            target_upper=rate.upper,
             direction=rate.direction.value,
             met=rate.met,
         )
@@ -249,7 +280,9 @@ class SliceOut(Out):
     in_progress: int
     rates: dict[str, RateOut] = Field(
         description="auto_answer, transfer_answer, manual_answer, no_answer, "
-        "within_three_rings, within_three_rings_of_answered"
+        "within_three_rings, busy, ring_attempts_within_three_rings, average_rings, "
+        "average_queue_seconds, service_level, average_speed_of_answer_seconds, "
+        "average_handling_seconds"
     )
     human_requested: int
     answered_by_person: int
@@ -260,6 +293,8 @@ class SliceOut(Out):
     abandoned: list[AbandonOut]
     voicemails: int
     voicemails_urgent: int
+    voicemails_empty: int
+    queued: int = Field(description="calls that entered the queue or the on-call chain")
     oncall: dict[str, int]
     callbacks_needed: int
     controller_absent: int
@@ -267,7 +302,7 @@ class SliceOut(Out):
     @classmethod
     def of(cls, part: Slice) -> SliceOut:
         t, k = part.tally, part.kpi
-        rates = (*k.headline, k.within_three_rings_of_answered)
+        rates = k.all
         return cls(
             offered=t.offered,
             in_progress=t.in_progress,
@@ -284,6 +319,8 @@ class SliceOut(Out):
             ],
             voicemails=t.outcome_voicemail,
             voicemails_urgent=t.voicemail_urgent,
+            voicemails_empty=t.voicemail_empty,
+            queued=t.queued,
             oncall={result.value: n for result, n in t.oncall().items()},
             callbacks_needed=t.callbacks_needed,
             controller_absent=t.controller_absent,
@@ -315,6 +352,7 @@ class WeekdayOut(SliceOut):
 
 class RingTimeOut(Out):
     who: str
+    who_name: str | None
     role: str
     result: str
     attempts: int
@@ -339,7 +377,13 @@ class ReportOut(Out):
     ring_time: list[RingTimeOut] = Field(description="each phone's ringing, per result")
 
     @classmethod
-    def of(cls, report: Report, kind: Literal["day", "month", "range"], label: str) -> ReportOut:
+    def of(
+        cls,
+        report: Report,
+        kind: Literal["day", "month", "range"],
+        label: str,
+        names: Names,
+    ) -> ReportOut:
         return cls(
             period=PeriodOut(
                 kind=kind, label=label, start=report.start, end=report.end, zone=report.zone
@@ -357,7 +401,12 @@ class ReportOut(Out):
             ],
             ring_time=[
                 RingTimeOut(
-                    who=who, role=role, result=result, attempts=n, ring_seconds=ms / 1000
+                    who=who,
+                    who_name=names(who),
+                    role=role,
+                    result=result,
+                    attempts=n,
+                    ring_seconds=ms / 1000,
                 )
                 for (who, role, result), (n, ms) in sorted(report.ring_attempts.items())
             ],
@@ -379,7 +428,8 @@ class IvrCallOut(Out):
 
 
 class AgentOut(Out):
-    name: str
+    name: str = Field(description="the configured name")
+    endpoint: str = Field(description="the queue member's id")
     interface: str
     state: str
     paused: bool

@@ -12,7 +12,6 @@ collapsed, so it stays off the call path.)
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -21,13 +20,11 @@ from typing import Any
 import aiohttp
 import structlog
 
+from ivr.secrets import basic_auth
+
 log = structlog.get_logger(__name__)
 
 Json = dict[str, Any]
-
-
-def basic_auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 class AriError(RuntimeError):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import aiohttp
 
-from ivr.ari.client import basic_auth
 from ivr.asterisk.sandbox import AsteriskInstall
+from ivr.secrets import basic_auth
 
 SUBDIRS = ("etc", "lib", "spool", "spool/voicemail", "run", "log", "cache", "sounds")
 

@@ -4,7 +4,6 @@ in dialplan/). Everything Asterisk reads comes from here, so a reload is a re-re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,8 +12,8 @@ from pathlib import Path
 import jinja2
 
 from ivr.asterisk.instance import Instance
-from ivr.config import HotlineConfig, OnCall, Service
-from ivr.domain.schedule import Schedule
+from ivr.config import HotlineConfig, OnCall
+from ivr.domain.vocabulary import Service
 from ivr.secrets import Secrets
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dialplan"
@@ -34,6 +33,7 @@ MODULES = (
     "func_logic.so",
     "func_math.so",
     "func_strings.so",
+    "func_talkdetect.so",
     "func_timeout.so",
     "func_hangupcause.so",
     # codecs and formats: prompts are 8 kHz WAV, Asterisk's own sounds GSM
@@ -112,6 +112,7 @@ AMI_EVENTS = (
     "QueueCallerLeave",
     "QueueCallerAbandon",
     "AgentCalled",
+    "ChannelTalkingStart",
     "AgentRingNoAnswer",
     "AgentConnect",
     "AgentComplete",
@@ -151,8 +152,6 @@ CONFIG_FILES = (
 EMPTY_FILES = ("acl.conf", "udptl.conf", "pjproject.conf", "websocket_client.conf", "ccss.conf",
                "queuerules.conf")
 
-UNSAFE_IN_DIALPLAN = re.compile(r"[,^&|;()\[\]{}\"'\\$\r\n]")
-
 
 @dataclass(frozen=True)
 class Staff:
@@ -160,16 +159,12 @@ class Staff:
     contact: str | None
 
 
-def dialplan_safe(text: str) -> str:
-    """Names go into UserEvent arguments and Dial chains: no separators allowed."""
-    return UNSAFE_IN_DIALPLAN.sub("_", text).strip() or "_"
-
-
 def oncall_dial_chain(config: HotlineConfig, people: Sequence[OnCall] | None = None) -> str:
-    """'PJSIP/oncall1^20^name&...': whom to ring, for how long, in order."""
+    """'PJSIP/oncall1^20^oncall1&...': whom to ring, for how long, in order; the journal
+    knows people by their endpoint ids (names are shown from the config)."""
     cadence = config.hotline.ring_cadence_seconds
     return "&".join(
-        f"PJSIP/{person.endpoint}^{round(person.rings * cadence)}^{dialplan_safe(person.name)}"
+        f"PJSIP/{person.endpoint}^{round(person.rings * cadence)}^{person.endpoint}"
         for person in (config.oncall if people is None else people)
     )
 
@@ -201,7 +196,7 @@ def render(
         lstrip_blocks=True,
         autoescape=False,
     )
-    schedule = Schedule(config)
+    schedule = config.schedule
     start = today or datetime.now(config.hotline.zone).date()
     staff = [Staff(a.endpoint, a.contact) for a in config.agents]
     staff += [Staff(o.endpoint, o.contact) for o in config.oncall]

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
-from ivr.journal.record import CallRecord, OncallResult, Outcome
+from ivr.domain.record import CallRecord, OncallResult, Outcome
 
 FAILED_DAYS = 2  # failed attempts on this many different local days: the task failed
 NOTE_MAX = 500

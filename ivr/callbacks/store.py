@@ -31,8 +31,8 @@ from ivr.callbacks.tables import (
     tasks_table,
     voicemail_handled_table,
 )
+from ivr.domain.record import CallRecord, Outcome
 from ivr.journal.engine import WRITE
-from ivr.journal.record import CallRecord, Outcome
 from ivr.journal.store import calls_table
 from ivr.journal.tables import CallRow, record_from_row
 

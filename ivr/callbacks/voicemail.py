@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ivr.callbacks.store import CallbackStore, Handled
 from ivr.clock import Clock, SystemClock
-from ivr.journal.record import CallRecord, Outcome
+from ivr.domain.record import CallRecord, Outcome
 from ivr.journal.store import Store
 
 PathMapper = Callable[[Path], Path]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.config import HotlineConfig, OnCall, Service
-from ivr.domain.schedule import Schedule
+from ivr.config import HotlineConfig, OnCall
+from ivr.domain.vocabulary import Service
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class MenuAnswer:
 class RoutingPolicy:
     def __init__(self, config: HotlineConfig) -> None:
         self.config = config
-        self.schedule = Schedule(config)
+        self.schedule = config.schedule
 
     def in_service_hours(self, at: datetime) -> bool:
         return self.schedule.is_open(Service.consultation, at)
@@ -40,6 +40,9 @@ class RoutingPolicy:
     def menu_default(self) -> Service:
         """After the last try: a person (in hours), never a hang-up without a route."""
         return self.config.menu.default
+
+    def is_announcement(self, digit: str | None) -> bool:
+        return digit is not None and digit == self.config.menu.announcement_key
 
     def is_night_transfer(self, digit: str | None) -> bool:
         if digit is None:

@@ -16,7 +16,6 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
 
 import aiohttp
 import structlog
@@ -26,8 +25,8 @@ from ivr.asterisk.render import oncall_dial_chain
 from ivr.callflow.call import Call, CallGone, CallState
 from ivr.callflow.policy import RoutingPolicy
 from ivr.clock import Clock
-from ivr.config import Service
-from ivr.journal.events import EventKind, JournalEvent, Scalar
+from ivr.domain.events import EventKind, EventSink, JournalEvent, Scalar
+from ivr.domain.vocabulary import Service
 
 log = structlog.get_logger(__name__)
 
@@ -36,10 +35,6 @@ ONCALL_CONTEXT = "hotline-oncall"
 VOICEMAIL_CONTEXT = "hotline-voicemail"
 FALLBACK_CONTEXT = "hotline-fallback"
 HANDED_OFF_MEMORY = 10_000  # adopted channels remembered until their StasisEnd
-
-
-class EventSink(Protocol):
-    def emit(self, event: JournalEvent) -> None: ...
 
 
 class CallFlowService:
@@ -201,6 +196,14 @@ class CallFlowService:
                 call, [*greeting, "menu"], policy.config.menu.timeout_seconds
             )
             greeting = []
+            if policy.is_announcement(digit):
+                self._journal(
+                    call, EventKind.menu_choice, key=digit, service="announcement",
+                    attempt=attempt,
+                )
+                if not await self._announcement_answers(call, policy):
+                    return
+                continue
             answer = policy.read_menu_key(digit)
             if answer.service is not None:
                 self._journal(
@@ -216,6 +219,22 @@ class CallFlowService:
                 if attempt < policy.menu_attempts:
                     await self._prompt(call, ["invalid"], 0)
         await self._to_person(call, policy.menu_default)
+
+    async def _announcement_answers(self, call: Call, policy: RoutingPolicy) -> bool:
+        """Play the announcement; a caller who heard it and wants nothing more is done
+        (`ivr_completed`), and the controller ends the call after a while. Returns
+        whether the caller pressed a key to go back to the menu."""
+        if await self._prompt(call, ["announcement"], 0) is not None:
+            return True  # interrupted: not heard to its end
+        self._journal(call, EventKind.announcement_completed, prompt="announcement")
+        again = await self._first_of_digit(
+            call, until=asyncio.sleep(policy.config.menu.timeout_seconds)
+        )
+        if again is not None:
+            return True
+        call.route()
+        await self.ari.hangup(call.channel)
+        return False
 
     async def _off_hours(self, call: Call, policy: RoutingPolicy, now: datetime) -> None:
         call.move_to(CallState.off_hours)

@@ -8,8 +8,11 @@ The outcome, decided once the call has ended (`call_ended`), first match wins:
 
 1. `busy`: the line was full (`call_rejected_busy`).
 2. `answered_by_agent` / `answered_by_oncall`: a person answered.
-3. `voicemail`: a message was recorded (a recording of 0 s is no message).
-4. `ivr_completed`: the IVR path ended with a final announcement and nothing came after.
+3. `voicemail`: the caller reached the beep (`voicemail_recording`), even if they then
+   said nothing (an empty message: `voicemail_seconds` 0); before the beep they are
+   `abandoned` at `voicemail_prompt`.
+4. `ivr_completed`: the caller heard an announcement that answers the call
+   (`announcement_completed`) and nothing came after.
 5. `abandoned`: the caller hung up: explicitly (`caller_hung_up`, `queue_abandoned`), or
    the call ended while the caller still had somewhere to go (menu, queue, on-call
    ringing, voicemail prompt).
@@ -39,17 +42,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ivr.config import LineMode
-from ivr.domain.rings import (
-    DEFAULT_CADENCE_SECONDS,
-    answered_within_three_rings,
-    rings_to_answer,
-)
-from ivr.journal.events import EventKind, JournalEvent, RingResult, Scalar
-from ivr.journal.record import (
+from ivr.domain.causes import is_failure_cause, ring_result
+from ivr.domain.events import EventKind, JournalEvent, RingResult, Scalar
+from ivr.domain.record import (
     PATH_MAX,
     AbandonPlace,
     CallRecord,
+    CountingRules,
     MenuChoice,
     OncallResult,
     Outcome,
@@ -57,17 +56,15 @@ from ivr.journal.record import (
     normalise_caller,
     short,
 )
-
-# Hangup causes of the caller's own channel that mean the system or network failed
-# (Q.850: unallocated, no route, out of order, congestion, failure, interworking).
-FAILURE_CAUSES = frozenset({"1", "3", "27", "34", "38", "41", "42", "47", "58", "127"})
+from ivr.domain.rings import answered_within_three_rings, rings_to_answer, within_seconds
+from ivr.domain.vocabulary import LineMode
 
 # Order of events reported at the very same instant: the call's natural course.
 _PHASE = {
     kind: rank
     for rank, kinds in enumerate(
         [
-            (EventKind.call_arrived,),
+            (EventKind.call_arrived, EventKind.call_refused),
             (EventKind.call_rejected_busy,),
             (EventKind.ivr_answered,),
             (EventKind.controller_absent, EventKind.off_hours),
@@ -82,6 +79,8 @@ _PHASE = {
             (EventKind.agent_answered, EventKind.oncall_answered),
             (EventKind.queue_abandoned, EventKind.queue_left, EventKind.oncall_chain_failed),
             (EventKind.voicemail_started,),
+            (EventKind.voicemail_recording,),
+            (EventKind.voicemail_speech,),
             (EventKind.voicemail_recorded,),
             (EventKind.caller_hung_up,),
             (EventKind.call_ended,),
@@ -93,6 +92,12 @@ _PHASE = {
 # Where a caller is, as far as abandonment goes; "done" once the IVR path has ended.
 _DONE = "done"
 
+# The version of these counting rules. Stored records folded by another version are
+# folded again from their events (the journal does it when it opens the store).
+# 2: rings on the answering phone, queue time, service level, handling time, busy apart
+#    from no-answer, voicemail from the beep, refused INVITEs are no calls.
+FOLD_VERSION = 2
+
 
 def in_time_order(events: Iterable[JournalEvent]) -> list[JournalEvent]:
     """Each event once (by key), in time order; same-instant events in call order."""
@@ -103,7 +108,7 @@ def in_time_order(events: Iterable[JournalEvent]) -> list[JournalEvent]:
 def fold(
     events: Iterable[JournalEvent],
     line_modes: Mapping[str, str] | None = None,
-    cadence: float = DEFAULT_CADENCE_SECONDS,
+    rules: CountingRules | None = None,
 ) -> CallRecord:
     """The record of one call from its events (any order, duplicates allowed).
 
@@ -119,7 +124,7 @@ def fold(
     trail = _Trail(ordered[0])
     for event in ordered:
         trail.see(event)
-    return trail.record(line_modes or {}, cadence)
+    return trail.record(line_modes or {}, rules or CountingRules())
 
 
 @dataclass
@@ -139,8 +144,14 @@ class _Attempt:
         if self.open:
             self.ended_at, self.result = at, result
 
-    def frozen(self) -> RingAttempt:
-        return RingAttempt(self.who, self.role, self.started_at, self.ended_at, self.result)
+    def frozen(self, cadence: float) -> RingAttempt:
+        in_time = None
+        if self.ended_at is not None:
+            rang = _seconds(self.started_at, self.ended_at)
+            in_time = answered_within_three_rings(rang, cadence)
+        return RingAttempt(
+            self.who, self.role, self.started_at, self.ended_at, self.result, in_time
+        )
 
 
 @dataclass
@@ -166,12 +177,16 @@ class _Trail:
     answered_role: str | None = None
     hold_seconds: float | None = None
     place: str = AbandonPlace.ivr.value
+    queue_entered_at: datetime | None = None
+    gave_up_at: datetime | None = None  # the queue or the on-call chain gave up
     path_ran_out: bool = False
     left_at: datetime | None = None  # the caller hung up (explicitly reported)
     left_place: str | None = None
     voicemail_file: str | None = None
     voicemail_seconds: float | None = None
     voicemail_urgent: bool = False
+    voicemail_reached: bool = False  # the beep: recording started
+    voicemail_spoken: bool | None = None  # None: no talk detection on this call
     oncall_failed: bool = False
     ended_at: datetime | None = None
     end_cause: str | None = None
@@ -241,15 +256,17 @@ class _Trail:
 
     def _on_queue_joined(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         self._requested_by_evidence(event.at, "queue")
+        self._entered_queue(event.at)
 
     def _on_agent_ring_started(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         self._requested_by_evidence(event.at, "queue")
+        self._entered_queue(event.at)  # QueueCallerJoin was lost: ringing proves the entry
         self.attempts.append(
             _Attempt(short(data.get("agent", "")), "agent", event.at, str(data.get("leg") or ""))
         )
 
     def _on_agent_ring_ended(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
-        result = _ring_result(data.get("result"))
+        result = ring_result(data.get("result")).value
         attempt = self._attempt_of(event, "agent", short(data.get("agent", "")), data)
         attempt.close(event.at, result)
 
@@ -263,18 +280,19 @@ class _Trail:
         self._caller_left(event.at, AbandonPlace.queue.value)
 
     def _on_queue_left(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
-        self.path_ran_out = True
+        self._gave_up(event.at)
 
     # -- night emergency transfer -----------------------------------------------------
 
     def _on_oncall_ring_started(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         self._requested_by_evidence(event.at, "oncall")
+        self._entered_queue(event.at)  # the chain's first dial starts the wait
         who = short(data.get("person", ""))
         self.attempts.append(_Attempt(who, "oncall", event.at, str(data.get("order") or "")))
 
     def _on_oncall_ring_ended(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         who = short(data.get("person", ""))
-        result = _ring_result(data.get("result"))
+        result = ring_result(data.get("result")).value
         if result == RingResult.answered.value:
             # Dial reports an answer only once the conversation is over; the ring ended
             # at `oncall_answered`, which is the answer time (when it was reported).
@@ -292,7 +310,7 @@ class _Trail:
 
     def _on_oncall_chain_failed(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         self.oncall_failed = True
-        self.path_ran_out = True
+        self._gave_up(event.at)
 
     # -- voicemail and the end --------------------------------------------------------
 
@@ -301,11 +319,21 @@ class _Trail:
         self.path_ran_out = False
         self._move_to(AbandonPlace.voicemail_prompt.value)
 
+    def _on_voicemail_recording(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
+        self.voicemail_reached = True
+        self.voicemail_seconds = self.voicemail_seconds or 0.0
+        if _flag(data.get("talkdetect")) and self.voicemail_spoken is None:
+            self.voicemail_spoken = False
+
+    def _on_voicemail_speech(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
+        self.voicemail_spoken = True
+
     def _on_voicemail_recorded(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         seconds = _number(data.get("seconds"))
         if seconds is not None and seconds > 0:
             self.voicemail_file = short(data.get("file", ""), PATH_MAX) or None
             self.voicemail_seconds = seconds
+            self.voicemail_reached = True  # a message proves the beep
         self.voicemail_urgent = self.voicemail_urgent or _flag(data.get("urgent"))
 
     def _on_caller_hung_up(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
@@ -333,6 +361,15 @@ class _Trail:
             self.requested_at, self.target = at, target
             self._move_to(target)
 
+    def _entered_queue(self, at: datetime) -> None:
+        if self.queue_entered_at is None:
+            self.queue_entered_at = at
+
+    def _gave_up(self, at: datetime) -> None:
+        self.path_ran_out = True
+        if self.gave_up_at is None and self.answered_at is None:
+            self.gave_up_at = at
+
     def _answered(self, at: datetime, who: str, role: str) -> None:
         if self.answered_at is None:
             self.answered_at, self.answered_by, self.answered_role = at, who, role
@@ -357,7 +394,7 @@ class _Trail:
 
     # -- the record -------------------------------------------------------------------
 
-    def record(self, line_modes: Mapping[str, str], cadence: float) -> CallRecord:
+    def record(self, line_modes: Mapping[str, str], rules: CountingRules) -> CallRecord:
         if self.ended_at is None and self.lost_at is not None:
             self.ended_at, self.end_cause = self.lost_at, "lost"
         arrived_at = self.arrived_at or self.first.at
@@ -366,11 +403,9 @@ class _Trail:
             # a person answered a call whose request was never reported: use the queue's
             # own hold time, else count the wait as nil
             requested_at = self.answered_at - timedelta(seconds=self.hold_seconds or 0.0)
-        wait = rings = within = None
+        wait = None
         if self.answered_at is not None and requested_at is not None:
-            wait = max((self.answered_at - requested_at).total_seconds(), 0.0)
-            rings = rings_to_answer(wait, cadence)
-            within = answered_within_three_rings(wait, cadence)
+            wait = _seconds(requested_at, self.answered_at)
         outcome = self._outcome()
         place, abandon_wait = None, None
         if outcome is Outcome.abandoned:
@@ -380,6 +415,22 @@ class _Trail:
         self._close_open_attempts()
         oncall_result = self._oncall_result(outcome)
         requested = requested_at is not None
+        rang = self._answering_ring_seconds()
+        rings = within = None
+        if rang is not None:
+            rings = rings_to_answer(rang, rules.cadence_seconds)
+            within = answered_within_three_rings(rang, rules.cadence_seconds)
+        queue_seconds = in_level = None
+        if self.queue_entered_at is not None and outcome is not None:
+            queue_end = self.answered_at or self.gave_up_at or self.left_at or self.ended_at
+            queue_seconds = _seconds(self.queue_entered_at, queue_end or self.queue_entered_at)
+            answered = self.answered_at is not None
+            in_level = answered and within_seconds(queue_seconds, rules.service_level_seconds)
+        talk = handling = None
+        if self.answered_at is not None and self.ended_at is not None:
+            talk = _seconds(self.answered_at, self.ended_at)
+            wrapup = rules.wrapup_seconds if self.answered_role == "agent" else 0.0
+            handling = talk + wrapup
         return CallRecord(
             linkedid=self.first.linkedid,
             arrived_at=arrived_at,
@@ -393,17 +444,24 @@ class _Trail:
             service=self.service,
             human_requested_at=requested_at,
             human_target=self.target or _TARGET_OF_ROLE.get(self.answered_role or ""),
-            attempts=tuple(attempt.frozen() for attempt in self.attempts),
+            attempts=tuple(attempt.frozen(rules.cadence_seconds) for attempt in self.attempts),
             answered_by=self.answered_by,
             answered_at=self.answered_at,
             wait_seconds=wait,
+            ring_seconds=rang,
             rings=rings,
             within_three_rings=within,
+            queue_entered_at=self.queue_entered_at,
+            queue_seconds=queue_seconds,
+            within_service_level=in_level,
+            talk_seconds=talk,
+            handling_seconds=handling,
             abandon_place=place,
             abandon_wait_seconds=abandon_wait,
             voicemail_file=self.voicemail_file,
             voicemail_seconds=self.voicemail_seconds,
             voicemail_urgent=self.voicemail_urgent,
+            voicemail_spoken=self.voicemail_spoken,
             oncall_result=oncall_result,
             ended_at=self.ended_at,
             end_cause=self.end_cause,
@@ -421,15 +479,29 @@ class _Trail:
             return Outcome.answered_by_agent
         if self.answered_role == "oncall":
             return Outcome.answered_by_oncall
-        if self.voicemail_seconds is not None:
+        if self.voicemail_reached:
             return Outcome.voicemail
         if self.place == _DONE:
             return Outcome.ivr_completed
         if self.left_at is not None:
             return Outcome.abandoned
-        if self.end_cause in FAILURE_CAUSES or self.path_ran_out:
+        if is_failure_cause(self.end_cause) or self.path_ran_out:
             return Outcome.failed
         return Outcome.abandoned
+
+    def _answering_ring_seconds(self) -> float | None:
+        """How long the phone that was answered rang."""
+        if self.answered_at is None:
+            return None
+        for attempt in self.attempts:
+            if (
+                attempt.role == self.answered_role
+                and attempt.who == self.answered_by
+                and attempt.result == RingResult.answered.value
+                and attempt.ended_at is not None
+            ):
+                return _seconds(attempt.started_at, attempt.ended_at)
+        return None
 
     def _place_at_end(self) -> str:
         return AbandonPlace.ivr.value if self.place == _DONE else self.place
@@ -467,16 +539,11 @@ class _Trail:
 
 _TARGET_OF_ROLE = {"agent": "queue", "oncall": "oncall"}
 _PLACES = frozenset(place.value for place in AbandonPlace)
-_RING_RESULTS = frozenset(result.value for result in RingResult)
-_DIAL_STATUS = {"answer": "answered", "noanswer": "noanswer", "cancel": "cancelled",
-                "busy": "busy", "congestion": "failed", "chanunavail": "failed"}
 
 
-def _ring_result(raw: Scalar) -> str:
-    text = str(raw or "").lower()
-    if text in _RING_RESULTS:
-        return text
-    return _DIAL_STATUS.get(text, RingResult.failed.value)
+def _seconds(start: datetime, end: datetime) -> float:
+    # a negative span is clock skew between sources: nothing elapsed
+    return max((end - start).total_seconds(), 0.0)
 
 
 def _mode(raw: str) -> LineMode:

@@ -21,13 +21,14 @@ The rule, for every service but emergency (which is open at every minute):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
 import holidays
 
-from ivr.config import DAY_NAMES, HotlineConfig, OnCall, Period, Service
+from ivr.domain.vocabulary import DAY_NAMES, Service
 
 DayKind = Literal["workday", "weekend", "holiday", "adjusted_workday"]
 Span = tuple[int, int]  # minutes after the service day's midnight, [start, end); end may pass 1440
@@ -39,17 +40,62 @@ BLOCK_COUNTRIES = frozenset({"CN"})
 CHINESE_DAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
-class Schedule:
-    """Answers "is this service open at this instant" and "who is on call" for a config."""
+class Period(Protocol):
+    """A weekly period: these weekdays (Monday = 0), from a minute of the day to another;
+    an end before the start runs past midnight."""
 
-    def __init__(self, config: HotlineConfig) -> None:
-        self.config = config
-        self.zone = config.hotline.zone
-        self._closed = frozenset(config.holidays.closed)
-        self._open = frozenset(config.holidays.open)
+    @property
+    def weekdays(self) -> frozenset[int]: ...
+    @property
+    def start_minute(self) -> int: ...
+    @property
+    def end_minute(self) -> int: ...
+
+
+class OnDuty(Protocol):
+    """Someone on the on-call roster: rung when one of their periods covers the call."""
+
+    @property
+    def covers(self) -> Sequence[Period]: ...
+
+
+Person = TypeVar("Person", bound=OnDuty)
+
+
+@dataclass(frozen=True)
+class _AllWeek:
+    weekdays: frozenset[int] = frozenset(range(7))
+    start_minute: int = 0
+    end_minute: int = DAY
+
+
+_ALL_WEEK = _AllWeek()
+
+
+@dataclass(frozen=True)
+class Calendar(Generic[Person]):
+    """What the schedule is made of (the config hands these over as plain values)."""
+
+    zone: tzinfo
+    hours: Mapping[Service, Sequence[Period]]  # every service but emergency
+    roster: Sequence[Person] = ()
+    closed: frozenset[date] = frozenset()
+    open: frozenset[date] = frozenset()
+    public_holidays_of: str | None = None  # a country code, when its holidays close
+
+
+class Schedule(Generic[Person]):
+    """Answers "is this service open at this instant" and "who is on call"."""
+
+    def __init__(self, calendar: Calendar[Person]) -> None:
+        self.calendar = calendar
+        self.zone = calendar.zone
+        self._closed = calendar.closed
+        self._open = calendar.open
+        self._country = (calendar.public_holidays_of or "").upper()
         self._public: holidays.HolidayBase | None = None
-        if config.holidays.public_holidays:
-            self._public = holidays.country_holidays(config.holidays.country, years=())
+        if calendar.public_holidays_of:
+            self._public = holidays.country_holidays(calendar.public_holidays_of, years=())
         self._kinds: dict[date, DayKind] = {}
 
     # -- days ---------------------------------------------------------------------------
@@ -105,7 +151,7 @@ class Schedule:
         """A listed holiday, or a weekend day inside a block of days off around one."""
         if self._is_listed_holiday(day):
             return True
-        if self._public is None or self.config.holidays.country.upper() not in BLOCK_COUNTRIES:
+        if self._public is None or self._country not in BLOCK_COUNTRIES:
             return False
         if not self._is_plain_weekend(day):
             return False
@@ -146,8 +192,10 @@ class Schedule:
         periods = self._periods(service)
         return next((wd for wd in range(5) if _spans_on(periods, wd)), 0)
 
-    def _periods(self, service: Service) -> tuple[Period, ...]:
-        return self.config.hours.for_service(service)
+    def _periods(self, service: Service) -> Sequence[Period]:
+        if service is Service.emergency:
+            return (_ALL_WEEK,)  # R3: emergency is served around the clock
+        return self.calendar.hours.get(service, ())
 
     def continuous_daily_hours(self, service: Service = Service.consultation) -> dict[int, float]:
         """Weekday -> the longest continuous open span that starts on that day, in hours.
@@ -165,17 +213,17 @@ class Schedule:
 
     # -- on call ------------------------------------------------------------------------
 
-    def oncall_chain(self, at: datetime) -> list[OnCall]:
-        """The on-call people rostered at `at`, in config order (the order to ring them)."""
+    def oncall_chain(self, at: datetime) -> list[Person]:
+        """The on-call people rostered at `at`, in roster order (the order to ring them)."""
         local = _local(at, self.zone)
-        return [person for person in self.config.oncall if _covers(person.covers, local)]
+        return [person for person in self.calendar.roster if _covers(person.covers, local)]
 
     def oncall_gaps(self) -> list[Span]:
         """Minutes of the week (Monday 00:00 = 0) with nobody on call, as [start, end).
 
         A gap that runs over Sunday midnight ends after minute 10080.
         """
-        covered = _week_mask(p for person in self.config.oncall for p in person.covers)
+        covered = _week_mask(p for person in self.calendar.roster for p in person.covers)
         return _runs(covered, value=False)
 
     # -- text for the off-hours prompt --------------------------------------------------

@@ -10,8 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import HotlineConfig
+from ivr.domain.record import Outcome
 from ivr.journal.queries import day_range, month_range, report
-from ivr.journal.record import Outcome
 from ivr.journal.report_text import render_calls, render_report
 from ivr.journal.service import open_store
 from ivr.journal.store import Store
@@ -42,7 +42,7 @@ async def list_calls(
         )
     if not records:
         return "no calls found"
-    return render_calls(records, zone)
+    return render_calls(records, zone, config.person_name)
 
 
 async def period_report(
@@ -61,9 +61,15 @@ async def period_report(
         title = f"{config.hotline.name}: month {month}"
     async with _journal(config) as store:
         result = await report(
-            store, start, end, line=line, zone=zone, targets=config.targets
+            store, start, end, line=line, zone=zone, targets=config.targets.values
         )
     return render_report(result, title, zone)
+
+
+async def refold_journal(config: HotlineConfig) -> int:
+    """Every stored call folded again by this version's rules and the config's settings."""
+    async with _journal(config) as store:
+        return await store.refold()
 
 
 @asynccontextmanager
@@ -71,7 +77,9 @@ async def _journal(config: HotlineConfig) -> AsyncIterator[Store]:
     store = open_store(config)
     where = make_url(store.url).render_as_string(hide_password=True)
     try:
-        await store.migrate()  # a journal nobody has written to yet is simply empty
+        # a journal nobody has written to yet is simply empty; folding history again is
+        # the writer's (or `hotline journal refold`'s) work, not a report's
+        await store.migrate(refold=False)
         yield store
     except (SQLAlchemyError, OSError) as exc:
         raise JournalUnavailable(f"cannot read the journal at {where}: {exc}") from exc

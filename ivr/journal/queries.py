@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from operator import add
 from zoneinfo import ZoneInfo
 
-from ivr.config import Targets
 from ivr.domain.rates import Kpi, kpi
+from ivr.domain.tally import BUCKET, Tally, bucket_start, rate_counts
+from ivr.domain.targets import Targets
 from ivr.journal.store import Store
-from ivr.journal.tally import BUCKET, Tally, bucket_start, rate_counts
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import tzinfo
 
 from ivr.domain.rates import Direction, Kpi, Rate
+from ivr.domain.record import CallRecord
 from ivr.journal.queries import Report, Slice
-from ivr.journal.record import CallRecord
 
 RATE_TITLES = {
     "auto_answer": "auto-answer connection (IVR lines)",
@@ -15,7 +15,13 @@ RATE_TITLES = {
     "manual_answer": "manual answer (manual lines)",
     "no_answer": "no-answer",
     "within_three_rings": "answered within three rings",
-    "within_three_rings_of_answered": "  of calls answered by a person",
+    "busy": "busy (line full)",
+    "ring_attempts_within_three_rings": "ring attempts answered within three rings",
+    "average_rings": "average rings (answering phone)",
+    "average_queue_seconds": "average queue time",
+    "service_level": "service level (answered within the target wait)",
+    "average_speed_of_answer_seconds": "average speed of answer",
+    "average_handling_seconds": "average handling time (talk + wrap-up)",
 }
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -49,7 +55,7 @@ def render_report(report: Report, title: str, zone: tzinfo) -> str:
             for place, (count, wait) in tally.abandoned().items()
         ),
         f"voicemails: {tally.outcome_voicemail} (urgent {tally.voicemail_urgent}, "
-        f"{tally.voicemail_ms_sum / 1000:.0f} s recorded)",
+        f"empty {tally.voicemail_empty}, {tally.voicemail_ms_sum / 1000:.0f} s recorded)",
         "emergency transfers (on-call): "
         + ", ".join(f"{result.value} {count}" for result, count in tally.oncall().items()),
         f"callbacks owed: {tally.callbacks_needed}",
@@ -68,11 +74,11 @@ def render_report(report: Report, title: str, zone: tzinfo) -> str:
 
 def _rate_table(kpi: Kpi) -> list[str]:
     rows = [("rate", "value", "target", "met", "calls")]
-    for rate in (*kpi.headline, kpi.within_three_rings_of_answered):
+    for rate in kpi.all:
         rows.append(
             (
                 RATE_TITLES.get(rate.name, rate.name),
-                percent(rate.value),
+                _value(rate),
                 _target(rate),
                 {True: "yes", False: "NO", None: "-"}[rate.met],
                 f"{rate.numerator} / {rate.denominator}",
@@ -81,9 +87,22 @@ def _rate_table(kpi: Kpi) -> list[str]:
     return _columns(rows, right=(1, 2, 4))
 
 
+_UNITS = {"seconds": " s", "rings": ""}
+
+
+def _value(rate: Rate) -> str:
+    if rate.unit == "share":
+        return percent(rate.value)
+    return "n/a" if rate.value is None else f"{rate.value:.1f}{_UNITS[rate.unit]}"
+
+
 def _target(rate: Rate) -> str:
+    if rate.direction is Direction.between:
+        return f"{rate.target:g}-{rate.upper:g}{_UNITS.get(rate.unit, '')}"
     sign = ">=" if rate.direction is Direction.at_least else "<="
-    return f"{sign} {rate.target * 100:.0f}%"
+    if rate.unit == "share":
+        return f"{sign} {rate.target * 100:.0f}%"
+    return f"{sign} {rate.target:g}{_UNITS[rate.unit]}"
 
 
 def _answer_time(total: Slice) -> str:
@@ -119,7 +138,9 @@ def _slice_table(slices: Iterable[tuple[str, Slice]]) -> list[str]:
     return _columns(rows, right=tuple(range(1, 8)))
 
 
-def render_calls(records: Sequence[CallRecord], zone: tzinfo) -> str:
+def render_calls(
+    records: Sequence[CallRecord], zone: tzinfo, names: Callable[[str | None], str | None]
+) -> str:
     rows = [("arrived", "line", "caller", "outcome", "wait", "rings", "where", "by", "callback")]
     for r in records:
         rows.append(
@@ -132,7 +153,7 @@ def render_calls(records: Sequence[CallRecord], zone: tzinfo) -> str:
                 (f"{r.abandon_wait_seconds:.1f}s" if r.abandon_wait_seconds is not None else ""),
                 str(r.rings or ""),
                 r.abandon_place.value if r.abandon_place else (r.service or ""),
-                r.answered_by or "",
+                names(r.answered_by) or "",
                 "yes" if r.callback_needed else "",
             )
         )

@@ -21,8 +21,10 @@ class Journal:
     writer: JournalWriter  # what event sources emit to
 
     def apply(self, config: HotlineConfig) -> None:
-        """A reloaded config: calls folded from now on use its line modes and cadence."""
+        """A reloaded config: calls are folded by its line modes and counting rules, and
+        history too, if those rules changed."""
         configure_folding(self.store, config)
+        self.writer.request_refold()
 
     async def close(self) -> None:
         await self.writer.close()
@@ -51,4 +53,4 @@ async def open_journal(config: HotlineConfig) -> Journal:
 
 def configure_folding(store: Store, config: HotlineConfig) -> None:
     store.line_modes = {line.name: line.mode.value for line in config.lines}
-    store.cadence = config.hotline.ring_cadence_seconds
+    store.rules = config.counting_rules

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import structlog
 
-from ivr.journal.events import JournalEvent
+from ivr.domain.events import JournalEvent
 
 log = structlog.get_logger(__name__)
 

@@ -19,33 +19,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select
+import structlog
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ivr.domain.outcomes import fold, in_time_order
-from ivr.domain.rings import DEFAULT_CADENCE_SECONDS
+from ivr.domain.events import EventKind, JournalEvent
+from ivr.domain.outcomes import FOLD_VERSION, fold, in_time_order
+from ivr.domain.record import CallRecord, CountingRules, Outcome
+from ivr.domain.tally import Tally, bucket_start, ring_tally
 from ivr.journal.engine import WRITE, make_engine
-from ivr.journal.events import EventKind, JournalEvent
 from ivr.journal.migrate import upgrade_engine
-from ivr.journal.record import CallRecord, Outcome
 from ivr.journal.tables import (
+    REFUSED_KEYS,
     RING_KEYS,
     STAT_KEYS,
     CallRow,
     EventRow,
+    MetaRow,
     record_from_row,
     record_to_row,
+    refused_table,
     ring_stats_table,
     stats_table,
 )
-from ivr.journal.tally import Tally, bucket_start, ring_tally
+
+log = structlog.get_logger(__name__)
 
 CHUNK = 500  # keys per IN (...) list
 LOST_AFTER = timedelta(hours=2)  # no call lasts this long: its end was not reported
 
 events_table: Table = EventRow.__table__  # type: ignore[assignment]
 calls_table: Table = CallRow.__table__  # type: ignore[assignment]
+meta_table: Table = MetaRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +74,13 @@ class Store:
         schema: str | None = None,
         busy_timeout: float = 5.0,
         line_modes: Mapping[str, str] | None = None,
-        cadence: float = DEFAULT_CADENCE_SECONDS,
+        rules: CountingRules | None = None,
     ) -> None:
         self.url = url
         self.engine = make_engine(url, schema=schema, busy_timeout=busy_timeout)
         # how calls are folded; a config reload may change these for calls folded later
         self.line_modes: Mapping[str, str] = dict(line_modes or {})
-        self.cadence = cadence
+        self.rules = rules or CountingRules()
         self._schema_ready = False
         self._recent = _RecentCalls()
 
@@ -82,10 +88,73 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def migrate(self) -> None:
-        """Create or upgrade the journal's tables (Alembic, head)."""
+    async def migrate(self, *, refold: bool = True) -> None:
+        """Create or upgrade the journal's tables (Alembic, head); with `refold`, records
+        folded by other counting rules than these are folded again (the service's
+        writer does it; a reading command leaves that to the writer)."""
         await upgrade_engine(self.engine)
         self._schema_ready = True
+        if refold:
+            await self.refold_if_stale()
+
+    async def refold_if_stale(self) -> int | None:
+        """Fold history again if it follows other rules; returns the calls folded."""
+        if await self._folded_by() == self.fold_signature:
+            return None
+        calls = await self.refold()
+        log.info("journal.refolded", calls=calls, rules=self.fold_signature)
+        return calls
+
+    @property
+    def fold_signature(self) -> str:
+        """The counting rules stored records follow: the fold's version and settings."""
+        r = self.rules
+        return (
+            f"{FOLD_VERSION};cadence={r.cadence_seconds:g};"
+            f"level={r.service_level_seconds:g};wrapup={r.wrapup_seconds:g}"
+        )
+
+    async def refold(self) -> int:
+        """Every call folded again from its stored events, and the rollups rebuilt from
+        the new records: history follows the definitions. Returns the calls folded."""
+        async with self._writing() as conn:
+            for table in (calls_table, stats_table, ring_stats_table, refused_table):
+                await conn.execute(delete(table))
+            linkedids = list(
+                (await conn.execute(select(EventRow.linkedid).distinct())).scalars()
+            )
+            folded = 0
+            for chunk in _chunks(sorted(linkedids)):
+                events = await self._events_by_call(conn, list(chunk))
+                changes = _RollupChanges()
+                rows = []
+                for call_events in events.values():
+                    if not call_events:
+                        continue
+                    record = fold(call_events, self.line_modes, self.rules)
+                    changes.replace(None, record)
+                    changes.count_refused(call_events, first_time=False)
+                    if record.line:
+                        rows.append(record_to_row(record))
+                if rows:
+                    await self._upsert_calls(conn, rows)
+                await self._add_to_rollups(conn, changes)
+                folded += len(rows)
+            await self._set_meta(conn, "fold_version", self.fold_signature)
+        self._recent = _RecentCalls()
+        return folded
+
+    async def _folded_by(self) -> str | None:
+        async with self.engine.connect() as conn:
+            query = select(MetaRow.value).where(MetaRow.key == "fold_version")
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def _set_meta(self, conn: AsyncConnection, key: str, value: str) -> None:
+        insert = self._insert(meta_table)
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=["key"], set_={"value": value}),
+            [{"key": key, "value": value}],
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -162,12 +231,15 @@ class Store:
         unknown = [linkedid for linkedid in linkedids if linkedid not in events]
         events.update(await self._events_by_call(conn, unknown))
         changes = _RollupChanges()
+        changes.count_refused(new)
         rows = []
         for linkedid in linkedids:
-            record = fold(events[linkedid], self.line_modes, self.cadence)
+            record = fold(events[linkedid], self.line_modes, self.rules)
             changes.replace(before.get(linkedid), record)
-            rows.append(record_to_row(record))
-        await self._upsert_calls(conn, rows)
+            if record.line:  # a channel that reached no line is no call (refused)
+                rows.append(record_to_row(record))
+        if rows:
+            await self._upsert_calls(conn, rows)
         await self._add_to_rollups(conn, changes)
         return events
 
@@ -193,9 +265,14 @@ class Store:
             for key, (count, ms) in changes.rings.items()
             if count or ms
         ]
+        refused = [
+            dict(zip(REFUSED_KEYS, key, strict=True), refused=count)
+            for key, count in changes.refused.items()
+        ]
         for table, keys, rows in (
             (stats_table, STAT_KEYS, calls),
             (ring_stats_table, RING_KEYS, rings),
+            (refused_table, REFUSED_KEYS, refused),
         ):
             if not rows:
                 continue
@@ -294,6 +371,13 @@ class Store:
                 (row[0], row[1]): Tally(*(int(value or 0) for value in row[2:])) for row in rows
             }
 
+    async def refused_totals(self) -> dict[str, int]:
+        """All-time refused INVITEs by reason."""
+        t = refused_table
+        query = select(t.c.reason, func.sum(t.c.refused)).group_by(t.c.reason)
+        async with self.engine.connect() as conn:
+            return {reason: int(n) for reason, n in await conn.execute(query)}
+
     async def count_events(self) -> int:
         async with self.engine.connect() as conn:
             count = await conn.execute(select(func.count()).select_from(EventRow))
@@ -358,9 +442,11 @@ class _RecentCalls:
         for linkedid, new in arrived.items():
             record = stored.get(linkedid)
             cached = self._calls.get(linkedid)
-            if record is None:
+            if record is None and cached is not None:
+                known[linkedid] = cached + new  # a channel of no line (never stored)
+            elif record is None and any(e.kind in _FIRST_EVENTS for e in new):
                 known[linkedid] = list(new)  # a new call: nothing stored before
-            elif cached is not None and len(cached) == record.event_count:
+            elif record is not None and cached is not None and len(cached) == record.event_count:
                 known[linkedid] = cached + new
         return known
 
@@ -372,6 +458,9 @@ class _RecentCalls:
             self._calls.popitem(last=False)
 
 
+_FIRST_EVENTS = frozenset({EventKind.call_arrived, EventKind.call_refused})
+
+
 class _RollupChanges:
     """What a batch changes in the rollups: each re-folded call moves its old record's
     contribution out and its new one in (possibly to another bucket or line)."""
@@ -379,6 +468,26 @@ class _RollupChanges:
     def __init__(self) -> None:
         self.calls: dict[tuple[datetime, str, str], Tally] = defaultdict(Tally)
         self.rings: dict[tuple[datetime, str, str, str, str], tuple[int, int]] = {}
+        self.refused: dict[tuple[datetime, str], int] = defaultdict(int)
+
+    def count_refused(self, new: Iterable[JournalEvent], *, first_time: bool = True) -> None:
+        """INVITEs for no hotline line, counted by reason; logged as security events the
+        first time they are seen (not when history is folded again)."""
+        for event in new:
+            if event.kind is not EventKind.call_refused or event.data.get("line"):
+                continue  # a call of a line is never a refused INVITE
+            reason = str(event.data.get("reason") or "unknown")[:32]
+            self.refused[(bucket_start(event.at), reason)] += 1
+            if not first_time:
+                continue
+            log.warning(
+                "security.refused_invite",
+                reason=reason,
+                number=event.data.get("number"),
+                caller=event.data.get("caller"),
+                linkedid=event.linkedid,
+                at=event.at.isoformat(),
+            )
 
     def replace(self, old: CallRecord | None, new: CallRecord) -> None:
         if old is not None:

@@ -3,9 +3,11 @@
 - `journal_events`: every event once (unique `key`: ingestion is idempotent).
 - `calls`: one row per call (`linkedid`), the folded record; indexed by arrival.
 - `call_stats_15min`: the rollup, one row per 15-minute bucket of arrival (UTC), line
-  and line mode, with the counters of `ivr.journal.tally.Tally`.
+  and line mode, with the counters of `ivr.domain.tally.Tally`.
 - `ring_stats_15min`: ring attempts (agents and on-call staff) by bucket, line, person
   and result: how many, and how long they rang.
+- `refused_15min`: INVITEs for no hotline line, by bucket and reason (never calls).
+- `journal_meta`: which version of the counting rules the stored records were folded by.
 
 The schema is created by the Alembic migrations in `ivr/journal/migrations/`; a test
 checks that they and these models agree.
@@ -36,8 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ivr.config import LineMode
-from ivr.journal.record import (
+from ivr.domain.record import (
     AbandonPlace,
     CallRecord,
     MenuChoice,
@@ -45,7 +46,8 @@ from ivr.journal.record import (
     Outcome,
     RingAttempt,
 )
-from ivr.journal.tally import Tally
+from ivr.domain.tally import Tally
+from ivr.domain.vocabulary import LineMode
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -113,13 +115,20 @@ class CallRow(Base):
     answered_by: Mapped[str | None] = mapped_column(String(64))
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     wait_seconds: Mapped[float | None] = mapped_column(Float())
+    ring_seconds: Mapped[float | None] = mapped_column(Float())
     rings: Mapped[int | None] = mapped_column(Integer())
     within_three_rings: Mapped[bool | None] = mapped_column(Boolean())
+    queue_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    queue_seconds: Mapped[float | None] = mapped_column(Float())
+    within_service_level: Mapped[bool | None] = mapped_column(Boolean())
+    talk_seconds: Mapped[float | None] = mapped_column(Float())
+    handling_seconds: Mapped[float | None] = mapped_column(Float())
     abandon_place: Mapped[str | None] = mapped_column(String(24))
     abandon_wait_seconds: Mapped[float | None] = mapped_column(Float())
     voicemail_file: Mapped[str | None] = mapped_column(Text())
     voicemail_seconds: Mapped[float | None] = mapped_column(Float())
     voicemail_urgent: Mapped[bool] = mapped_column(Boolean())
+    voicemail_spoken: Mapped[bool | None] = mapped_column(Boolean())
     oncall_result: Mapped[str | None] = mapped_column(String(16))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_cause: Mapped[str | None] = mapped_column(String(16))
@@ -168,6 +177,22 @@ ring_stats_table = Table(
 )
 RING_KEYS = ("bucket_start", "line", "who", "role", "result")
 
+refused_table = Table(
+    "refused_15min",
+    Base.metadata,
+    Column("bucket_start", UtcDateTime(), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    _counter("refused"),
+)
+REFUSED_KEYS = ("bucket_start", "reason")
+
+
+class MetaRow(Base):
+    __tablename__ = "journal_meta"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
 
 # -- call record <-> row ---------------------------------------------------------------
 
@@ -196,19 +221,27 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
                 "from": a.started_at.isoformat(),
                 "to": a.ended_at.isoformat() if a.ended_at else None,
                 "result": a.result,
+                "in_time": a.within_three_rings,
             }
             for a in record.attempts
         ],
         "answered_by": record.answered_by,
         "answered_at": record.answered_at,
         "wait_seconds": record.wait_seconds,
+        "ring_seconds": record.ring_seconds,
         "rings": record.rings,
         "within_three_rings": record.within_three_rings,
+        "queue_entered_at": record.queue_entered_at,
+        "queue_seconds": record.queue_seconds,
+        "within_service_level": record.within_service_level,
+        "talk_seconds": record.talk_seconds,
+        "handling_seconds": record.handling_seconds,
         "abandon_place": record.abandon_place.value if record.abandon_place else None,
         "abandon_wait_seconds": record.abandon_wait_seconds,
         "voicemail_file": record.voicemail_file,
         "voicemail_seconds": record.voicemail_seconds,
         "voicemail_urgent": record.voicemail_urgent,
+        "voicemail_spoken": record.voicemail_spoken,
         "oncall_result": record.oncall_result.value if record.oncall_result else None,
         "ended_at": record.ended_at,
         "end_cause": record.end_cause,
@@ -242,19 +275,27 @@ def record_from_row(row: Mapping[Any, Any]) -> CallRecord:
                 datetime.fromisoformat(a["from"]),
                 datetime.fromisoformat(a["to"]) if a["to"] else None,
                 a["result"],
+                a.get("in_time"),
             )
             for a in row["attempts"] or ()
         ),
         answered_by=row["answered_by"],
         answered_at=row["answered_at"],
         wait_seconds=row["wait_seconds"],
+        ring_seconds=row["ring_seconds"],
         rings=row["rings"],
         within_three_rings=row["within_three_rings"],
+        queue_entered_at=row["queue_entered_at"],
+        queue_seconds=row["queue_seconds"],
+        within_service_level=row["within_service_level"],
+        talk_seconds=row["talk_seconds"],
+        handling_seconds=row["handling_seconds"],
         abandon_place=AbandonPlace(row["abandon_place"]) if row["abandon_place"] else None,
         abandon_wait_seconds=row["abandon_wait_seconds"],
         voicemail_file=row["voicemail_file"],
         voicemail_seconds=row["voicemail_seconds"],
         voicemail_urgent=bool(row["voicemail_urgent"]),
+        voicemail_spoken=row["voicemail_spoken"],
         oncall_result=OncallResult(row["oncall_result"]) if row["oncall_result"] else None,
         ended_at=row["ended_at"],
         end_cause=row["end_cause"],

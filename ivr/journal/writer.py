@@ -29,7 +29,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from ivr.journal.events import JournalEvent, Scalar
+from ivr.domain.events import JournalEvent, Scalar
 from ivr.journal.spool import Spool
 from ivr.journal.store import Store
 
@@ -88,6 +88,7 @@ class JournalWriter:
         self._next_sweep = 0.0
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._refold_due = False
 
     # -- what call control sees -------------------------------------------------------
 
@@ -126,6 +127,11 @@ class JournalWriter:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def request_refold(self) -> None:
+        """New counting rules (a reload): history is folded again, between batches, by
+        this writer, the journal's one writer."""
+        self._refold_due = True
+
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="journal-writer")
@@ -158,6 +164,9 @@ class JournalWriter:
             try:
                 if self.spool.pending and self._database_due():
                     await self._replay_spool()  # after an outage, or from a previous run
+                if self._refold_due and self._database_due():
+                    self._refold_due = False
+                    await self.store.refold_if_stale()
                 await self._sweep_lost_calls()
                 batch = await self._next_batch()
                 if batch:

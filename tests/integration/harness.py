@@ -16,11 +16,10 @@ import jinja2
 
 from ivr.app import AsteriskStack, Controller
 from ivr.asterisk.sandbox import AsteriskInstall
-from ivr.callflow.service import EventSink
 from ivr.clock import OffsetClock, SystemClock
 from ivr.config import HotlineConfig, parse_config
+from ivr.domain.events import EventKind, EventSink, JournalEvent
 from ivr.hotline import Hotline, HotlineOptions
-from ivr.journal.events import EventKind, JournalEvent
 from ivr.journal.service import Journal
 
 from .sipp import free_port

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 
 from . import sipp
 from .harness import HotlineUnderTest

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 
 from . import sipp
 from .harness import HotlineUnderTest

@@ -22,8 +22,8 @@ from ivr.asterisk.instance import Instance, cli
 from ivr.asterisk.running import AsteriskConflict, find_running, is_instance_process
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.config import HotlineConfig, parse_config
+from ivr.domain.record import Outcome
 from ivr.hotline import Hotline, HotlineOptions
-from ivr.journal.record import Outcome
 from ivr.journal.service import open_store
 from ivr.pidfile import PID_NAME
 

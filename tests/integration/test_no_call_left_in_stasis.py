@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ivr.callflow.policy import RoutingPolicy
-from ivr.journal.events import EventKind
-from ivr.journal.record import CallRecord, Outcome
+from ivr.domain.events import EventKind
+from ivr.domain.record import CallRecord, Outcome
 
 from . import sipp
 from .harness import HotlineUnderTest, eventually, until

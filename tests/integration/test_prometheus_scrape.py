@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 from ivr.journal.queries import report
 
 from . import sipp

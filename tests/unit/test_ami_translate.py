@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ivr.ami.translate import AmiTranslator
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 
 BASE = {"Timestamp": "1795422000.250000", "Linkedid": "1795421999.1"}
 
@@ -73,6 +73,9 @@ def test_on_call_dial_status_maps_to_ring_results() -> None:
     assert result("ANSWER") == "answered"
     assert result("CHANUNAVAIL", "20") == "failed"
     assert result("CONGESTION", "17") == "busy"
+    assert result("CONGESTION", "34") == "failed"
+    # the caller left while it rang: cancelled, not a ring-out (one table, ivr.domain.causes)
+    assert result("CANCEL") == "cancelled"
 
 
 def test_voicemail_length_comes_from_the_wav_size() -> None:

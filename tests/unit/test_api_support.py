@@ -26,7 +26,7 @@ from ivr.callbacks.store import CallbackStore
 from ivr.callbacks.voicemail import confined_mapper
 from ivr.clock import FixedClock
 from ivr.config import HotlineConfig, load_config
-from ivr.journal.events import EventKind, JournalEvent, Scalar
+from ivr.domain.events import EventKind, JournalEvent, Scalar
 from ivr.journal.store import Store
 from ivr.live import LiveState
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivr.auth.roles import Role
-from ivr.journal.events import EventKind
+from ivr.domain.events import EventKind
 from tests.unit.test_api_support import T0, Harness, Script, harness, voicemail, write_wav
 
 

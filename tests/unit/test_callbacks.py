@@ -31,8 +31,8 @@ from ivr.callbacks.originate import CALLBACK_CONTEXT, AriOriginator, OriginateEr
 from ivr.callbacks.service import CallbackRefused, CallbacksService, TaskNotFound
 from ivr.callbacks.store import CallbackStore
 from ivr.clock import FixedClock
+from ivr.domain.events import EventKind
 from ivr.domain.outcomes import fold
-from ivr.journal.events import EventKind
 from ivr.journal.store import Store
 from tests.unit.test_api_support import (
     LANDLINE,

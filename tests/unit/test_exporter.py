@@ -8,6 +8,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.config import load_config
+from ivr.domain.record import CountingRules
 from ivr.journal.store import Store
 from ivr.live import LiveState
 from metrics.exporter import Exporter, Sources
@@ -31,11 +32,13 @@ def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
 
 async def test_a_scrape_shows_the_stored_calls(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/j.sqlite3", line_modes=MODES, cadence=5.0)
+    store = Store(
+        f"sqlite+aiosqlite:///{tmp_path}/j.sqlite3", line_modes=MODES, rules=CountingRules()
+    )
     await store.migrate()
     try:
-        events = [*answered_by_agent("c1", wait=7.0).events,
-                  *answered_by_agent("c2", wait=16.0).events,
+        events = [*answered_by_agent("c1", ring=7.0).events,
+                  *answered_by_agent("c2", ring=16.0).events,
                   *night_transfer("c3", answered=True).events]
         await store.ingest(events)
         live = LiveState()
@@ -48,8 +51,16 @@ async def test_a_scrape_shows_the_stored_calls(tmp_path: Path) -> None:
     assert value(found, "hotline_calls_offered_total", line="main", mode="ivr") == 3
     assert value(found, "hotline_calls_offered_total", line="legacy", mode="manual") == 0
     assert value(found, "hotline_calls_answered_by_person_total", line="main", mode="ivr") == 3
-    # c1 waited 7 s; c2 16 s and the night transfer rang the first on-call out: over 15 s
-    assert value(found, "hotline_calls_within_three_rings_total", line="main", mode="ivr") == 1
+    # rings of the answering phone: c1 rang 7 s (2 rings), c2 16 s (4 rings), and the
+    # second on-call person's phone 6.6 s (2 rings) after the first rang out
+    assert value(found, "hotline_calls_within_three_rings_total", line="main", mode="ivr") == 2
+    assert value(found, "hotline_answer_rings_sum", line="main", mode="ivr") == 8
+    assert value(found, "hotline_ring_attempts_judged_total", line="main", mode="ivr") == 4
+    assert value(found, "hotline_ring_attempts_within_three_rings_total", line="main",
+                 mode="ivr") == 2
+    assert value(found, "hotline_calls_queued_total", line="main", mode="ivr") == 3
+    assert value(found, "hotline_target_average", kind="average_handling_seconds",
+                 bound="max") == 330
     assert value(found, "hotline_calls_total", line="main", mode="ivr",
                  outcome="answered_by_oncall") == 1
     assert value(found, "hotline_answer_rings_bucket", line="main", mode="ivr", le="2.0") >= 1
@@ -57,6 +68,8 @@ async def test_a_scrape_shows_the_stored_calls(tmp_path: Path) -> None:
     assert value(found, "hotline_oncall_transfers_total", result="answered") == 1
     assert value(found, "hotline_target_ratio", kind="auto_answer") == 0.98
     assert value(found, "hotline_ratio", line="all", kind="within_three_rings",
-                 period="today") == 1 / 3
+                 period="today") == 2 / 3
+    assert value(found, "hotline_average", line="all", kind="average_rings",
+                 period="today") == 8 / 3
     assert value(found, "hotline_calls_waiting") == 1
     assert value(found, "hotline_ari_connected") == 0

@@ -23,14 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ivr.domain.events import EventKind, JournalEvent
 from ivr.domain.outcomes import fold
-from ivr.journal.events import EventKind, JournalEvent
+from ivr.domain.record import AbandonPlace, CountingRules, Outcome
+from ivr.domain.tally import Tally
 from ivr.journal.migrate import VERSION_TABLE
 from ivr.journal.queries import day_range, month_range, recount, report, today_range
-from ivr.journal.record import AbandonPlace, Outcome
 from ivr.journal.store import Store
 from ivr.journal.tables import Base
-from ivr.journal.tally import Tally
 from tests.unit.test_outcomes import (
     MODES,
     T0,
@@ -95,7 +95,7 @@ def a_day_of_calls(count: int = 40, seed: int = 7, start: datetime = T0) -> list
         at = start + timedelta(minutes=rng.randrange(0, 6 * 60), seconds=rng.random() * 60)
         kind = n % 8
         if kind in (0, 1, 2):
-            call = answered_by_agent(linkedid, wait=rng.uniform(0, 40), start=at)
+            call = answered_by_agent(linkedid, ring=rng.uniform(0, 40), start=at)
         elif kind == 3:
             call = _moved(night_transfer(linkedid, answered=True), at)
         elif kind == 4:
@@ -163,7 +163,7 @@ async def test_events_split_over_batches_in_any_order_give_the_same_records(
         await store.ingest(noisy[:size])
         noisy = noisy[size:]
     for call in calls:
-        assert await store.call(call.linkedid) == fold(call.events, MODES, 5.0)
+        assert await store.call(call.linkedid) == fold(call.events, MODES)
     assert await rollup(store) == await recount(
         store, T0 - timedelta(days=1), T0 + timedelta(days=1)
     )
@@ -183,7 +183,7 @@ async def test_the_rollup_follows_calls_from_in_progress_to_their_outcome(store:
 
     await store.ingest(late)
     done = await report(store, *period, zone=SHANGHAI)
-    expected = sum((Tally.of(fold(c.events, MODES, 5.0)) for c in calls), Tally())
+    expected = sum((Tally.of(fold(c.events, MODES)) for c in calls), Tally())
     assert done.tally == expected
     assert done.tally.offered + done.tally.in_progress == len(calls)
     assert await rollup(store) == await recount(store, *period)
@@ -216,7 +216,7 @@ async def test_a_call_written_to_by_another_store_is_read_again_not_taken_from_m
     try:
         for index, event in enumerate(events):
             await (store if index % 2 else other).ingest([event])
-        assert await store.call("shared") == fold(events, MODES, 5.0)
+        assert await store.call("shared") == fold(events, MODES)
         assert await rollup(store) == await recount(store, T0 - timedelta(1), T0 + timedelta(1))
     finally:
         await other.close()
@@ -228,8 +228,8 @@ async def test_a_call_written_to_by_another_store_is_read_again_not_taken_from_m
 async def test_month_and_day_reports_follow_the_local_time_zone(store: Store) -> None:
     last_of_november = datetime(2026, 11, 30, 15, 59, 50, tzinfo=UTC)  # 23:59:50 local
     first_of_december = datetime(2026, 11, 30, 16, 0, 10, tzinfo=UTC)  # 00:00:10 local
-    await store.ingest(answered_by_agent("nov", start=last_of_november, wait=20).events)
-    await store.ingest(answered_by_agent("dec", start=first_of_december, wait=3).events)
+    await store.ingest(answered_by_agent("nov", start=last_of_november, ring=20).events)
+    await store.ingest(answered_by_agent("dec", start=first_of_december, ring=3).events)
 
     november = await report(store, *month_range("2026-11", SHANGHAI), zone=SHANGHAI)
     december = await report(store, *month_range("2026-12", SHANGHAI), zone=SHANGHAI)
@@ -273,7 +273,10 @@ async def test_a_report_shows_every_part_of_spec_section_3(store: Store) -> None
     assert sum(count for count, _ in tally.abandoned().values()) == tally.outcome_abandoned
     assert sum(tally.oncall().values()) == 12
     assert sum(tally.outcomes().values()) == tally.offered
-    assert result.kpi.no_answer_rate.numerator == tally.outcome_busy
+    # the only calls nobody answered were busy ones: judged apart from no-answer
+    assert tally.outcome_busy > 0
+    assert result.kpi.no_answer_rate.numerator == 0
+    assert result.kpi.busy_rate.numerator == tally.outcome_busy
     assert sum(s.tally.offered for s in result.by_hour) == tally.offered
     assert sum(s.tally.offered for s in result.by_weekday) == tally.offered
     quantile = tally.answer_quantile(0.5)
@@ -391,3 +394,81 @@ async def test_a_fresh_database_gets_its_schema_on_the_first_ingest(database: Da
         assert (await store.calls())[0].outcome is Outcome.answered_by_agent
     finally:
         await store.close()
+
+
+# -- refused INVITEs and history that follows the definitions ------------------------------
+
+
+def a_refused_invite(linkedid: str, at: datetime = T0, number: str = "0085212345678") -> list[
+    JournalEvent
+]:
+    refused = JournalEvent(linkedid, EventKind.call_refused, at, "ami",
+                           {"line": "", "reason": "unknown_number", "number": number})
+    ended = JournalEvent(linkedid, EventKind.call_ended, at + timedelta(seconds=0.01), "ami",
+                         {"cause": "1"})
+    return [refused, ended]
+
+
+async def test_a_refused_invite_is_no_call_and_is_counted_by_reason(store: Store) -> None:
+    await store.ingest(a_refused_invite("r1"))
+    await store.ingest(a_refused_invite("r1"))  # replayed: counted once
+    await store.ingest(a_refused_invite("r2")[1:])  # its end first, in a batch of its own
+    await store.ingest(a_refused_invite("r2")[:1])
+    assert await store.calls(limit=100) == []
+    assert await store.call("r1") is None
+    assert await store.refused_totals() == {"unknown_number": 2}
+    day = await report(store, *day_range("2026-11-03", SHANGHAI), zone=SHANGHAI)
+    assert day.tally.offered == 0
+
+
+async def test_records_folded_by_older_rules_are_folded_again_when_the_store_opens(
+    database: Database,
+) -> None:
+    calls = a_day_of_calls(count=24, seed=5)
+    first = database.store()
+    await first.migrate()
+    await first.ingest(all_events(calls))
+    await first.ingest(a_refused_invite("refused"))
+    expected = {c.linkedid: await first.call(c.linkedid) for c in calls}
+    # a record as an older fold left it: 3 rings counted from the menu key
+    async with first.engine.begin() as conn:
+        await conn.execute(text("UPDATE calls SET rings = 9"))
+        await conn.execute(text("UPDATE call_stats_15min SET rings_sum = 0"))
+        await conn.execute(text("UPDATE journal_meta SET value = '1'"))
+    await first.close()
+
+    second = database.store()
+    await second.migrate()  # sees fold version 1: folds every call again
+    try:
+        for linkedid, record in expected.items():
+            assert await second.call(linkedid) == record
+        period = (T0 - timedelta(days=1), T0 + timedelta(days=2))
+        rollup = {
+            (row.bucket_start, row.line, row.mode): row.tally
+            for row in await second.stats(*period)
+            if row.tally
+        }
+        assert rollup == await recount(second, *period)
+        assert await second.refused_totals() == {"unknown_number": 1}
+    finally:
+        await second.close()
+
+
+async def test_new_counting_rules_refold_history(database: Database) -> None:
+    first = database.store()
+    await first.migrate()
+    await first.ingest(answered_by_agent("a", ring=12.0).events)
+    assert (await first.call("a")).rings == 3  # type: ignore[union-attr]
+    await first.close()
+    slower = database.store(rules=CountingRules(cadence_seconds=6.0))
+    await slower.migrate()
+    try:
+        record = await slower.call("a")
+        assert record is not None and (record.rings, record.within_three_rings) == (3, True)
+        faster = database.store(rules=CountingRules(cadence_seconds=4.0))
+        await faster.migrate()
+        record = await faster.call("a")
+        assert record is not None and (record.rings, record.within_three_rings) == (4, False)
+        await faster.close()
+    finally:
+        await slower.close()

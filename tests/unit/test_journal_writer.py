@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ivr.journal.events import EventKind, JournalEvent
+from ivr.domain.events import EventKind, JournalEvent
 from ivr.journal.queries import recount
 from ivr.journal.store import Store
 from ivr.journal.writer import JournalWriter

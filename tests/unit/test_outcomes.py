@@ -14,13 +14,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.config import LineMode
+from ivr.domain.events import EventKind, JournalEvent
 from ivr.domain.outcomes import fold
-from ivr.journal.events import EventKind, JournalEvent
-from ivr.journal.record import AbandonPlace, Counts, OncallResult, Outcome, normalise_caller
+from ivr.domain.record import (
+    AbandonPlace,
+    CountingRules,
+    Counts,
+    OncallResult,
+    Outcome,
+    normalise_caller,
+)
+from ivr.domain.vocabulary import LineMode
 
 T0 = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Tuesday
 MODES = {"main": "ivr", "legacy": "manual"}
+RULES = CountingRules(cadence_seconds=5.0, service_level_seconds=20.0, wrapup_seconds=5.0)
 
 
 class CallScript:
@@ -71,11 +79,14 @@ class CallScript:
         return self.at(at, EventKind.call_ended, cause=cause)
 
 
-def answered_by_agent(linkedid: str = "1762135200.1", wait: float = 9.0, **kw: Any) -> CallScript:
+def answered_by_agent(linkedid: str = "1762135200.1", ring: float = 7.0, **kw: Any) -> CallScript:
+    """Menu key at 10 s, "please hold" until the queue entry at 12 s, the agent's phone
+    rings from 12 s for `ring` seconds, then two minutes of talk."""
     call = CallScript(linkedid, **kw).arrives().menu().asks_for_person(at=10.0)
-    call.at(12.5, EventKind.agent_ring_started, agent="Wang Fang", leg="a1")
-    call.at(10.0 + wait, EventKind.agent_answered, agent="Wang Fang", leg="a1", hold_seconds=wait)
-    return call.ends(10.0 + wait + 120)
+    call.at(12.0, EventKind.agent_ring_started, agent="agent1", leg="a1")
+    call.at(12.0 + ring, EventKind.agent_answered, agent="agent1", leg="a1",
+            hold_seconds=ring)
+    return call.ends(12.0 + ring + 120)
 
 
 def night_transfer(linkedid: str = "1762135200.2", answered: bool = True) -> CallScript:
@@ -101,45 +112,82 @@ def night_transfer(linkedid: str = "1762135200.2", answered: bool = True) -> Cal
 
 def folded(call: CallScript | list[JournalEvent]) -> Any:
     events = call.events if isinstance(call, CallScript) else call
-    return fold(events, MODES, 5.0)
+    return fold(events, MODES, RULES)
 
 
 # -- outcomes -----------------------------------------------------------------------------
 
 
-def test_an_agent_answer_records_wait_rings_and_the_attempt() -> None:
-    record = folded(answered_by_agent(wait=14.9))
+def test_an_agent_answer_records_rings_queue_time_speed_and_handling() -> None:
+    record = folded(answered_by_agent(ring=7.0))
     assert record.outcome is Outcome.answered_by_agent
-    assert record.answered_by == "Wang Fang"
-    assert record.wait_seconds == pytest.approx(14.9)
-    assert (record.rings, record.within_three_rings) == (3, True)
+    assert record.answered_by == "agent1"
+    # rings of the agent's own phone: 7 s is the second ring
+    assert (record.ring_seconds, record.rings, record.within_three_rings) == (7.0, 2, True)
+    # queue time from the queue entry (after "please hold"), speed of answer from the key
+    assert record.queue_seconds == pytest.approx(7.0)
+    assert record.wait_seconds == pytest.approx(9.0)
+    assert record.within_service_level is True
+    assert record.talk_seconds == pytest.approx(120.0)
+    assert record.handling_seconds == pytest.approx(125.0)  # + 5 s wrap-up
     assert record.service == "repair"
     assert [(a.who, a.role, a.result) for a in record.attempts] == [
-        ("Wang Fang", "agent", "answered")
+        ("agent1", "agent", "answered")
     ]
-    assert record.attempts[0].ring_seconds == pytest.approx(12.4)
     assert record.counts_as == Counts(
         offered=True, ivr_answered=True, human_requested=True, answered_by_person=True,
-        answered_within_three_rings=True, unanswered=False,
+        answered_within_three_rings=True, unanswered=False, busy=False, queued=True,
+        answered_in_service_level=True,
     )
+    assert record.ring_attempts() == (1, 1)
     assert not record.callback_needed
 
 
-def test_fifteen_seconds_of_waiting_is_the_fourth_ring() -> None:
-    record = folded(answered_by_agent(wait=15.0))
-    assert (record.rings, record.within_three_rings) == (4, False)
-    assert record.counts_as.answered_by_person
-    assert not record.counts_as.answered_within_three_rings
+@pytest.mark.parametrize(
+    ("ring", "rings", "within"),
+    [(0.0, 1, True), (4.999, 1, True), (5.0, 2, True), (7.0, 2, True), (14.999, 3, True),
+     (15.0, 4, False), (16.0, 4, False), (25.0, 6, False), (60.0, 13, False)],
+)
+def test_rings_are_counted_on_the_answering_phone(ring: float, rings: int, within: bool) -> None:
+    record = folded(answered_by_agent(ring=ring))
+    assert (record.rings, record.within_three_rings) == (rings, within)
+    assert record.counts_as.answered_within_three_rings is within
+    assert record.ring_attempts() == (1, int(within))
 
 
-def test_a_full_line_is_busy_and_counts_as_offered_but_unanswered() -> None:
+@pytest.mark.parametrize(("queued", "in_level"), [(19.9, True), (19.999, True), (20.0, False)])
+def test_the_service_level_counts_queue_time_below_its_seconds(
+    queued: float, in_level: bool
+) -> None:
+    record = folded(answered_by_agent(ring=queued))
+    assert record.queue_seconds == pytest.approx(queued)
+    assert record.within_service_level is in_level
+    assert record.counts_as.answered_in_service_level is in_level
+    assert record.counts_as.queued
+
+
+def test_an_abandon_in_the_queue_counts_its_queue_time_against_the_service_level() -> None:
+    call = CallScript().arrives().menu().asks_for_person(at=10.0)
+    call.at(12.0, EventKind.agent_ring_started, agent="agent1", leg="a1")
+    call.at(20.5, EventKind.queue_abandoned, position=1, wait_seconds=8)
+    record = folded(call.ends(20.5))
+    assert record.outcome is Outcome.abandoned
+    assert record.queue_seconds == pytest.approx(8.5)
+    assert record.within_service_level is False
+    assert record.counts_as.queued and not record.counts_as.answered_in_service_level
+    assert record.ring_attempts() == (0, 0)  # the phone rang 8.5 s: not judged
+
+
+def test_a_full_line_is_busy_offered_and_not_unanswered() -> None:
     call = CallScript(line="main")
     call.at(0, EventKind.call_arrived, line="main", mode="ivr", caller="139")
     call.at(0.01, EventKind.call_rejected_busy, line="main").ends(0.5, cause="17")
     record = folded(call)
     assert record.outcome is Outcome.busy
     assert record.counts_as.offered
-    assert record.counts_as.unanswered  # nobody, not even the IVR, answered it
+    assert record.counts_as.busy
+    # 无人应答 is nobody answered and not put through: a busy tone is judged apart
+    assert not record.counts_as.unanswered
     assert not record.counts_as.ivr_answered
 
 
@@ -150,13 +198,34 @@ def test_an_on_call_answer_at_night_is_answered_by_a_person() -> None:
     assert record.answered_by == "Zhao Min"
     assert record.human_target == "oncall"
     assert record.wait_seconds == pytest.approx(26.8)
-    assert record.rings == 6
     assert [(a.who, a.result) for a in record.attempts] == [
         ("Li Lei", "noanswer"), ("Zhao Min", "answered")
     ]
     # the ring ended at the answer, not when Dial returned after the conversation
     assert record.attempts[1].ring_seconds == pytest.approx(6.6)
+    # rings of Zhao Min's phone, not the caller's whole wait
+    assert (record.ring_seconds, record.rings) == (pytest.approx(6.6), 2)
+    assert record.queue_seconds == pytest.approx(26.7)  # from the chain's first dial
+    # Li Lei's phone rang out: that attempt broke the three-rings rule
+    assert record.ring_attempts() == (2, 1)
     assert record.counts_as.human_requested and record.counts_as.answered_by_person
+
+
+def test_the_second_on_call_answering_after_3_s_is_one_ring_behind_a_20_s_ring_out() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari", line="main")
+    call.at(6.0, EventKind.menu_choice, "ari", key="1", service="emergency", attempt=1)
+    call.asks_for_person(at=6.2, target="oncall")
+    call.at(6.3, EventKind.oncall_ring_started, line="main", person="oncall1", order="1")
+    call.at(26.3, EventKind.oncall_ring_ended, line="main", person="oncall1", order="1",
+            result="NOANSWER", cause="19")
+    call.at(26.4, EventKind.oncall_ring_started, line="main", person="oncall2", order="2")
+    call.at(29.4, EventKind.oncall_answered, line="main", person="oncall2")
+    record = folded(call.ends(90.0))
+    assert record.outcome is Outcome.answered_by_oncall
+    assert (record.rings, record.within_three_rings) == (1, True)
+    assert record.ring_attempts() == (2, 1)
+    assert record.handling_seconds == pytest.approx(60.6)  # no wrap-up for on-call staff
 
 
 def test_a_failed_emergency_chain_then_a_message_is_a_voicemail_owed_a_callback() -> None:
@@ -210,7 +279,17 @@ def test_an_off_hours_message_is_a_voicemail() -> None:
     assert not record.counts_as.unanswered
 
 
-def test_an_empty_recording_is_no_message() -> None:
+def test_back_to_the_menu_after_the_announcement_is_judged_by_what_follows() -> None:
+    call = CallScript().arrives().menu(key="9", service="announcement")
+    call.at(30.0, EventKind.announcement_completed, "ari")
+    call.at(31.0, EventKind.prompt_played, "ari", prompt="menu")
+    call.at(33.0, EventKind.caller_hung_up, "ari", place="menu")
+    record = folded(call.ends(33.0))
+    assert record.outcome is Outcome.abandoned
+    assert record.abandon_place is AbandonPlace.menu
+
+
+def test_hanging_up_during_the_voicemail_prompt_is_abandoned_there() -> None:
     call = CallScript().arrives()
     call.at(0.1, EventKind.off_hours, "ari")
     call.at(20.0, EventKind.voicemail_started, urgent="0")
@@ -219,12 +298,48 @@ def test_an_empty_recording_is_no_message() -> None:
     assert record.outcome is Outcome.abandoned
     assert record.abandon_place is AbandonPlace.voicemail_prompt
     assert record.voicemail_file is None
-    assert not record.callback_needed  # never asked for a person, left nothing
+    assert not record.callback_needed  # never asked for a person, never reached the beep
+
+
+def test_a_silent_caller_past_the_beep_is_an_empty_voicemail_owed_a_callback() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari")
+    call.at(20.0, EventKind.voicemail_started, urgent="0")
+    call.at(23.0, EventKind.voicemail_recording, talkdetect="1")
+    call.at(27.0, EventKind.voicemail_recorded, file="/vm/4.wav", seconds=1.0, urgent="0")
+    record = folded(call.ends(27.0))
+    assert record.outcome is Outcome.voicemail
+    assert record.abandon_place is None
+    assert record.voicemail_spoken is False and record.voicemail_empty
+    assert record.callback_needed  # the number is known: call back
+    assert not record.counts_as.unanswered
+
+
+def test_talk_after_the_beep_is_a_message() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari")
+    call.at(20.0, EventKind.voicemail_started, urgent="0")
+    call.at(23.0, EventKind.voicemail_recording, talkdetect="1")
+    call.at(23.4, EventKind.voicemail_speech)
+    call.at(30.0, EventKind.voicemail_recorded, file="/vm/5.wav", seconds=6.5, urgent="0")
+    record = folded(call.ends(30.0))
+    assert record.outcome is Outcome.voicemail
+    assert record.voicemail_spoken is True and not record.voicemail_empty
+
+
+def test_without_talk_detection_a_voicemail_is_empty_when_nothing_was_recorded() -> None:
+    call = CallScript().arrives()
+    call.at(0.1, EventKind.off_hours, "ari")
+    call.at(23.0, EventKind.voicemail_recording)
+    record = folded(call.ends(23.5))
+    assert record.outcome is Outcome.voicemail
+    assert record.voicemail_spoken is None and record.voicemail_empty
 
 
 def test_an_announcement_heard_to_the_end_is_ivr_completed() -> None:
-    call = CallScript().arrives().menu(key="4", service="billing")
+    call = CallScript().arrives().menu(key="9", service="announcement")
     call.at(30.0, EventKind.announcement_completed, "ari")
+    call.at(31.0, EventKind.caller_hung_up, "ari", place="menu")
     record = folded(call.ends(31.0))
     assert record.outcome is Outcome.ivr_completed
     assert record.abandon_place is None
@@ -294,7 +409,10 @@ def test_a_ring_no_answer_then_another_agent_answers() -> None:
     assert [(a.who, a.result, a.ring_seconds) for a in record.attempts] == [
         ("Wang Fang", "noanswer", 15.0), ("Chen Jie", "answered", 3.0)
     ]
-    assert (record.wait_seconds, record.rings) == (21.0, 5)
+    # the caller waited 21 s; Chen Jie's phone rang 3 s (the first ring), and Wang Fang's
+    # ring-out broke the rule
+    assert (record.wait_seconds, record.rings) == (21.0, 1)
+    assert record.ring_attempts() == (2, 1)
 
 
 def test_ringall_phones_that_did_not_answer_are_cancelled_at_the_answer() -> None:
@@ -348,7 +466,7 @@ def test_the_line_mode_comes_from_the_config_when_the_events_do_not_say() -> Non
     call = CallScript(line="legacy")
     call.at(0, EventKind.call_arrived, line="legacy", caller="139")
     assert folded(call.ends(3)).mode is LineMode.manual
-    assert fold(call.events, {}, 5.0).mode is LineMode.ivr
+    assert fold(call.events, {}, RULES).mode is LineMode.ivr
 
 
 def test_a_call_without_its_end_is_in_progress_and_counts_nowhere_yet() -> None:
@@ -421,11 +539,12 @@ def test_no_events_no_record() -> None:
 def test_a_call_spanning_midnight_and_the_month_end_belongs_to_its_arrival() -> None:
     # 2026-11-30 23:59:50 in Shanghai, answered in December
     start = datetime(2026, 11, 30, 15, 59, 50, tzinfo=UTC)
-    record = folded(answered_by_agent(start=start, wait=20.0))
+    record = folded(answered_by_agent(start=start, ring=20.0))
     assert record.arrived_at == start
     assert record.ended_at is not None
     assert record.ended_at.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat() == "2026-12-01"
-    assert record.wait_seconds == pytest.approx(20.0)
+    assert record.queue_seconds == pytest.approx(20.0)
+    assert record.wait_seconds == pytest.approx(22.0)
 
 
 def test_events_reported_at_the_same_instant_are_taken_in_call_order() -> None:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from ivr.asterisk.render import night_transfer_keys, oncall_dial_chain
 from ivr.callflow.policy import RoutingPolicy
-from ivr.config import Service, load_config
+from ivr.config import load_config
+from ivr.domain.vocabulary import Service
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "hotline.example.toml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,9 +37,9 @@ def test_menu_keys_invalid_keys_and_silence() -> None:
 
 def test_only_night_transfer_keys_ring_the_on_call_staff() -> None:
     p = policy()
-    assert p.is_night_transfer("1")
-    assert not p.is_night_transfer("2") and not p.is_night_transfer(None)
-    assert night_transfer_keys(p.config) == ["1"]
+    assert p.is_night_transfer("1") and p.is_night_transfer("2")  # emergency, repair (R1)
+    assert not p.is_night_transfer("3") and not p.is_night_transfer(None)
+    assert night_transfer_keys(p.config) == ["1", "2"]
 
 
 def test_the_on_call_chain_rings_each_person_for_their_rings() -> None:
@@ -46,5 +47,5 @@ def test_the_on_call_chain_rings_each_person_for_their_rings() -> None:
     chain = p.oncall_chain(datetime(2026, 11, 21, 23, 0, tzinfo=SHANGHAI))
     assert [person.endpoint for person in chain] == ["oncall1", "oncall2"]
     assert oncall_dial_chain(p.config, chain) == (
-        "PJSIP/oncall1^20^值班员 张&PJSIP/oncall2^20^值班员 李"
+        "PJSIP/oncall1^20^oncall1&PJSIP/oncall2^20^oncall2"
     )

@@ -21,6 +21,7 @@ needs_tools = pytest.mark.skipif(
     reason="needs espeak-ng and sox (apt-get install espeak-ng sox)",
 )
 PROMPT_NAMES = {
+    "announcement",
     "greeting",
     "menu",
     "off_hours",
@@ -56,7 +57,8 @@ def test_text_prompts_get_the_hours_and_numbers() -> None:
     assert set(texts) == PROMPT_NAMES
     assert texts["greeting"] == "您好，欢迎致电示例燃气公司客服热线。"
     assert "我们的服务时间是每天8点至20点，法定节假日除外。" in texts["off_hours"]
-    assert "或拨打9 5 0 0 7；报修请拨打9 5 0 0 7。" in texts["off_hours"]
+    assert "也可拨打抢险电话9 5 0 0 7、报修电话9 5 0 0 7。" in texts["off_hours"]
+    assert "我们的服务时间是每天8点至20点，法定节假日除外。" in texts["announcement"]
 
 
 @needs_tools

@@ -63,8 +63,10 @@ def test_the_public_context_has_no_way_out(rendered: tuple[HotlineConfig, Path, 
     dialplan = read(instance, "extensions.conf")
     public = dialplan.split("[hotline-public]")[1].split("\n[")[0]
     assert "Dial(" not in public and "Goto(hotline-oncall" not in public
-    numbers = set(re.findall(r"^exten => (\w+),1,", public, re.M)) - {"s", "i"}
+    numbers = set(re.findall(r"^exten => (\w+),1,", public, re.M)) - {"s", "i", "h"}
     assert numbers == {line.number for line in config.lines}
+    assert "exten => h,1,NoOp()" in public  # a line's call ending here is not refused
+    assert "Gosub(hotline-refused,s,1(unknown_number," in public
     assert "res_pjsip_refer.so" not in read(instance, "modules.conf")
     assert read(instance, "pjsip.conf").count("allow_transfer = no") >= 1 + len(config.agents)
 

@@ -11,8 +11,9 @@ import holidays
 import pytest
 
 from ivr.clock import FixedClock, OffsetClock, SystemClock, clock_from_env
-from ivr.config import HotlineConfig, Service
+from ivr.config import HotlineConfig
 from ivr.domain.schedule import Schedule
+from ivr.domain.vocabulary import Service
 from tests.unit.test_config import example_config, variant
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,7 +43,7 @@ def schedule(hours: dict[str, Any] | None = None, **holiday_settings: Any) -> Sc
     if holiday_settings:
         sections["holidays"] = {"country": "CN", "public_holidays": True, **holiday_settings}
     config: HotlineConfig = variant(**sections) if sections else example_config()
-    return Schedule(config)
+    return config.schedule
 
 
 def consultation_open(s: Schedule, when: str) -> bool:
@@ -205,7 +206,7 @@ def test_closed_and_open_dates_for_the_dialplan() -> None:
 
 def roster(*people: tuple[str, list[dict[str, str]]]) -> Schedule:
     oncall = [{"name": name, "endpoint": name, "covers": covers} for name, covers in people]
-    return Schedule(variant(oncall=oncall))
+    return variant(oncall=oncall).schedule
 
 
 def test_the_oncall_chain_is_who_covers_the_minute_in_config_order() -> None:

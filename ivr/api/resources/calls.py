@@ -18,7 +18,7 @@ from ivr.api.context import Ctx, Viewer
 from ivr.api.params import CALLER_PATTERN, Since, Until, in_order, instant
 from ivr.api.schemas import AUTH, CSV, CallDetail, CallOut, CallPage, EventOut, problem
 from ivr.auth.roles import Role, shown_number
-from ivr.journal.record import CallRecord, Outcome
+from ivr.domain.record import CallRecord, Outcome
 
 router = APIRouter(prefix="/api", tags=["calls"], responses=AUTH)
 
@@ -83,7 +83,9 @@ async def search_calls(
     page = await ctx.search.page(replace(wanted, in_progress=in_progress), limit, cursor)
     return CallPage(
         zone=str(ctx.zone()),
-        calls=[CallOut.of(record, who.role) for record in page.calls],
+        calls=[
+            CallOut.of(record, who.role, ctx.config().person_name) for record in page.calls
+        ],
         next_cursor=page.next_cursor,
     )
 
@@ -179,6 +181,6 @@ async def one_call(ctx: Ctx, who: Viewer, linkedid: LinkedId) -> CallDetail:
     events = await ctx.journal.events_of(linkedid)
     return CallDetail(
         zone=str(ctx.zone()),
-        call=CallOut.of(record, who.role),
+        call=CallOut.of(record, who.role, ctx.config().person_name),
         timeline=[EventOut.of(event, record.caller, who.role) for event in events],
     )

@@ -16,6 +16,7 @@ async def live(ctx: Ctx, who: Viewer) -> LiveOut:
     """What is happening now."""
     view = ctx.live
     state = view.state()
+    names = ctx.config().person_name
     agents = sorted(state.agents.values(), key=lambda a: a.name)
     return LiveOut(
         ari_connected=view.ari_connected(),
@@ -33,7 +34,13 @@ async def live(ctx: Ctx, who: Viewer) -> LiveOut:
         waiting=len(state.waiting),
         talking=len(state.talking),
         agents=[
-            AgentOut(name=a.name, interface=a.interface, state=a.state, paused=a.paused)
+            AgentOut(
+                name=names(a.name) or a.name,
+                endpoint=a.name,
+                interface=a.interface,
+                state=a.state,
+                paused=a.paused,
+            )
             for a in agents
         ],
         agents_by_state=state.agents_by_state(),

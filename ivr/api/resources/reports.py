@@ -35,9 +35,9 @@ async def _report(
         end,
         line=line,
         zone=config.hotline.zone,
-        targets=config.targets,
+        targets=config.targets.values,
     )
-    return ReportOut.of(result, kind, label)
+    return ReportOut.of(result, kind, label, config.person_name)
 
 
 @router.get("/day", response_model=ReportOut, responses=problem(422))

@@ -15,7 +15,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The rollup's counters as they were at this revision (ivr.journal.tally.Tally).
+# The rollup's counters as they were at this revision (ivr.domain.tally.Tally).
 COUNTERS = (
     "offered", "in_progress", "ivr_answered", "human_requested", "oncall_requested",
     "answered_by_person", "answered_within_three_rings", "unanswered",

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr.config import DAY_NAMES, HotlineConfig, LineMode, Prompt, Service
+from ivr.config import HotlineConfig, OnCall, Prompt
 from ivr.domain.schedule import DAY, WEEK, Schedule, Span
+from ivr.domain.vocabulary import DAY_NAMES, LineMode, Service
 
 Level = Literal["error", "warning"]
 
@@ -41,7 +42,7 @@ class HoursRule:
 
 def check_compliance(config: HotlineConfig) -> list[Finding]:
     """Every rule broken by the config; errors first, each naming the config field."""
-    schedule = Schedule(config)
+    schedule = config.schedule
     findings = [
         *consultation_hour_findings(config, schedule),
         *oncall_findings(config, schedule),
@@ -67,7 +68,7 @@ def required_consultation_hours(config: HotlineConfig) -> HoursRule:
     return HoursRule(10, True, "an operating company")
 
 
-def consultation_hour_findings(config: HotlineConfig, schedule: Schedule) -> list[Finding]:
+def consultation_hour_findings(config: HotlineConfig, schedule: Schedule[OnCall]) -> list[Finding]:
     """R3 for each day of the week; public holidays may be closed, weekends may not."""
     rule = required_consultation_hours(config)
     if rule.continuous:
@@ -90,7 +91,7 @@ def consultation_hour_findings(config: HotlineConfig, schedule: Schedule) -> lis
     return findings
 
 
-def oncall_findings(config: HotlineConfig, schedule: Schedule) -> list[Finding]:
+def oncall_findings(config: HotlineConfig, schedule: Schedule[OnCall]) -> list[Finding]:
     """Every minute of every weekday needs someone on call: holidays fall on any day."""
     if not config.oncall:
         return [
@@ -170,7 +171,7 @@ def manual_line_findings(config: HotlineConfig) -> list[Finding]:
     ]
 
 
-def off_hours_prompt_findings(config: HotlineConfig, schedule: Schedule) -> list[Finding]:
+def off_hours_prompt_findings(config: HotlineConfig, schedule: Schedule[OnCall]) -> list[Finding]:
     """R2: the unattended prompt states the service hours and the emergency and repair
     numbers, by placeholder or literally."""
     prompt: Prompt = config.prompts.off_hours
@@ -211,7 +212,7 @@ def _says_number(text: str, placeholder: str, number: str) -> bool:
     return digits in spoken
 
 
-def night_repair_findings(config: HotlineConfig, schedule: Schedule) -> list[Finding]:
+def night_repair_findings(config: HotlineConfig, schedule: Schedule[OnCall]) -> list[Finding]:
     """R1 asks that repair calls are taken at once at night too; voicemail is not that."""
     if Service.repair not in config.menu.keys.values():
         return []

@@ -3,6 +3,17 @@ folded from its events by `ivr.domain.outcomes.fold`. Pure data, no I/O.
 
 `counts_as` says which numerators and denominators of SPEC §3 the call counts in; the
 store's rollup and the report add these up, so both derive from this one place.
+
+The times of SPEC §3, each measured once here:
+
+- `ring_seconds`: how long the answering person's own phone rang (its AgentCalled or
+  on-call Dial to the answer); `rings` and `within_three_rings` follow from it.
+- `queue_seconds`: queue time, from the queue entry (after the "please hold"
+  announcement) or the on-call chain's first dial, to the answer, the caller's hang-up,
+  or the moment the queue or chain gave up.
+- `wait_seconds`: speed of answer, from the request for a person (menu key, timeout
+  default, manual line) to the answer: the caller's whole wait.
+- `talk_seconds` and `handling_seconds` (talk + the queue's wrap-up for agents).
 """
 
 from __future__ import annotations
@@ -12,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from ivr.config import LineMode
+from ivr.domain.rings import DEFAULT_CADENCE_SECONDS
+from ivr.domain.vocabulary import LineMode
 
 CALLER_MAX = 32  # the dialplan cuts caller IDs here too
 NAME_MAX = 64  # agent and on-call names, services, causes
@@ -51,6 +63,16 @@ class OncallResult(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CountingRules:
+    """The settings the SPEC §3 measures depend on (from the config; history is folded
+    again when they change: `hotline journal refold`)."""
+
+    cadence_seconds: float = DEFAULT_CADENCE_SECONDS  # one ring
+    service_level_seconds: float = 20.0  # "answered within 20 s" of queue time
+    wrapup_seconds: float = 0.0  # an agent's wrap-up after each call (queue setting)
+
+
+@dataclass(frozen=True, slots=True)
 class RingAttempt:
     """One phone rung for this call: an agent by the queue, or an on-call person."""
 
@@ -59,12 +81,20 @@ class RingAttempt:
     started_at: datetime
     ended_at: datetime | None
     result: str | None  # a RingResult value; None while still ringing
+    # it rang less than three rings (None while ringing); with result "answered", the
+    # phone was answered within three rings
+    within_three_rings: bool | None = None
 
     @property
     def ring_seconds(self) -> float | None:
         if self.ended_at is None:
             return None
         return max((self.ended_at - self.started_at).total_seconds(), 0.0)
+
+    @property
+    def rang(self) -> bool:
+        """The phone rang (busy and unreachable phones never did)."""
+        return self.result in _RANG
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +114,12 @@ class Counts:
     human_requested: bool = False
     answered_by_person: bool = False
     answered_within_three_rings: bool = False
-    unanswered: bool = False  # answered neither by a person, nor the IVR, nor voicemail
+    # 无人应答: nobody answered, and neither the IVR nor voicemail took it; a busy call
+    # (line full) is judged apart, never here
+    unanswered: bool = False
+    busy: bool = False
+    queued: bool = False  # entered the queue or the on-call chain
+    answered_in_service_level: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +139,21 @@ class CallRecord:
     attempts: tuple[RingAttempt, ...] = ()
     answered_by: str | None = None
     answered_at: datetime | None = None
-    wait_seconds: float | None = None  # request for a person -> answer
-    rings: int | None = None
+    wait_seconds: float | None = None  # speed of answer: request for a person -> answer
+    ring_seconds: float | None = None  # the answering phone rang this long
+    rings: int | None = None  # rings of the answering phone
     within_three_rings: bool | None = None
+    queue_entered_at: datetime | None = None
+    queue_seconds: float | None = None  # queue time: entry -> answer, hang-up or give-up
+    within_service_level: bool | None = None  # queued and answered within the level
+    talk_seconds: float | None = None
+    handling_seconds: float | None = None  # talk + wrap-up
     abandon_place: AbandonPlace | None = None
     abandon_wait_seconds: float | None = None
     voicemail_file: str | None = None
-    voicemail_seconds: float | None = None
+    voicemail_seconds: float | None = None  # 0: the caller reached the beep, said nothing
     voicemail_urgent: bool = False
+    voicemail_spoken: bool | None = None  # Asterisk heard talk after the beep (None: unknown)
     oncall_result: OncallResult | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
@@ -128,11 +170,37 @@ class CallRecord:
         return self.outcome in PERSON_OUTCOMES
 
     @property
+    def voicemail_empty(self) -> bool:
+        """The caller reached the beep and said nothing (by Asterisk's talk detection;
+        without it, nothing was recorded at all)."""
+        if self.outcome is not Outcome.voicemail:
+            return False
+        if self.voicemail_spoken is not None:
+            return not self.voicemail_spoken
+        return not self.voicemail_seconds
+
+    def ring_attempts(self) -> tuple[int, int]:
+        """(ring attempts judged, those answered within three rings). A phone that rang
+        out, or rang past three rings before anyone answered it, broke the rule; one
+        stopped early (the caller left, another phone answered) is not judged."""
+        judged = within = 0
+        for attempt in self.attempts:
+            if not attempt.rang or attempt.within_three_rings is None:
+                continue
+            in_time = attempt.within_three_rings
+            if attempt.result == "cancelled" and in_time:
+                continue
+            judged += 1
+            within += int(attempt.result == "answered" and in_time)
+        return judged, within
+
+    @property
     def counts_as(self) -> Counts:
         if self.outcome is None:
             return Counts()
         by_person = self.answered_by_person
         ivr_answered = self.ivr_answered_at is not None
+        busy = self.outcome is Outcome.busy
         return Counts(
             offered=True,
             ivr_answered=ivr_answered,
@@ -140,10 +208,16 @@ class CallRecord:
             human_requested=self.human_requested_at is not None or by_person,
             answered_by_person=by_person,
             answered_within_three_rings=by_person and bool(self.within_three_rings),
-            unanswered=not (by_person or ivr_answered or self.outcome is Outcome.voicemail),
+            unanswered=not (
+                busy or by_person or ivr_answered or self.outcome is Outcome.voicemail
+            ),
+            busy=busy,
+            queued=self.queue_entered_at is not None,
+            answered_in_service_level=by_person and bool(self.within_service_level),
         )
 
 
+_RANG = frozenset({"answered", "noanswer", "cancelled"})
 _NOT_DIALLABLE = re.compile(r"[^0-9]")
 
 

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from operator import add, attrgetter, sub
 
-from ivr.config import LineMode
 from ivr.domain.rates import RateCounts
+from ivr.domain.record import AbandonPlace, CallRecord, OncallResult, Outcome
 from ivr.domain.rings import RING_BUCKETS, ring_bucket
-from ivr.journal.record import AbandonPlace, CallRecord, OncallResult, Outcome
+from ivr.domain.vocabulary import LineMode
 
 BUCKET = timedelta(minutes=15)
 # Upper bounds (seconds, inclusive) of the answer-time histogram; 15 = three rings at 5 s,
@@ -56,6 +56,16 @@ class Tally:
     answered_by_person: int = 0
     answered_within_three_rings: int = 0
     unanswered: int = 0
+    queued: int = 0  # entered the queue or the on-call chain
+    answered_in_service_level: int = 0
+    queue_ms_sum: int = 0  # queue time of the queued calls
+    # ring attempts judged by the three-rings rule, and those that kept it
+    ring_attempts: int = 0
+    ring_attempts_within_three_rings: int = 0
+    # handling time (talk + wrap-up) of calls answered by a person
+    handled: int = 0
+    talk_ms_sum: int = 0
+    handling_ms_sum: int = 0
     # outcomes
     outcome_answered_by_agent: int = 0
     outcome_answered_by_oncall: int = 0
@@ -71,7 +81,8 @@ class Tally:
     rings_4: int = 0
     rings_5: int = 0
     rings_6_plus: int = 0
-    # answer time: request for a person -> answer, non-cumulative buckets
+    rings_sum: int = 0  # every ring, six and more counted as they were
+    # speed of answer: request for a person -> answer, non-cumulative buckets
     answer_le_1: int = 0
     answer_le_2: int = 0
     answer_le_3: int = 0
@@ -101,6 +112,7 @@ class Tally:
     abandon_ms_voicemail_prompt: int = 0
     # voicemail, night emergency transfers, follow-up
     voicemail_ms_sum: int = 0
+    voicemail_empty: int = 0
     voicemail_urgent: int = 0
     oncall_answered: int = 0
     oncall_failed: int = 0
@@ -129,9 +141,19 @@ class Tally:
         tally.answered_by_person = int(counts.answered_by_person)
         tally.answered_within_three_rings = int(counts.answered_within_three_rings)
         tally.unanswered = int(counts.unanswered)
+        tally.queued = int(counts.queued)
+        tally.answered_in_service_level = int(counts.answered_in_service_level)
+        if counts.queued:
+            tally.queue_ms_sum = milliseconds(record.queue_seconds)
+        tally.ring_attempts, tally.ring_attempts_within_three_rings = record.ring_attempts()
+        if counts.answered_by_person and record.handling_seconds is not None:
+            tally.handled = 1
+            tally.talk_ms_sum = milliseconds(record.talk_seconds)
+            tally.handling_ms_sum = milliseconds(record.handling_seconds)
         tally._add(f"outcome_{record.outcome.value}")
         if counts.answered_by_person and record.rings is not None:
             tally._add(RING_COLUMNS[ring_bucket(record.rings) - 1])
+            tally.rings_sum = record.rings
         if counts.answered_by_person and record.wait_seconds is not None:
             tally._add(_answer_column(record.wait_seconds))
             tally.answer_ms_sum = milliseconds(record.wait_seconds)
@@ -143,6 +165,7 @@ class Tally:
             )
         if record.outcome is Outcome.voicemail:
             tally.voicemail_ms_sum = milliseconds(record.voicemail_seconds)
+            tally.voicemail_empty = int(record.voicemail_empty)
             tally.voicemail_urgent = int(record.voicemail_urgent)
         if record.oncall_result is not None:
             tally._add(f"oncall_{record.oncall_result.value}")
@@ -201,6 +224,10 @@ class Tally:
         return result
 
     @property
+    def rings_count(self) -> int:
+        return sum(getattr(self, column) for column in RING_COLUMNS)
+
+    @property
     def answer_count(self) -> int:
         return sum(getattr(self, column) for column in ANSWER_COLUMNS)
 
@@ -239,9 +266,21 @@ def rate_counts(by_mode: Mapping[str, Tally]) -> RateCounts:
     return RateCounts(
         offered=both.offered,
         unanswered=both.unanswered,
+        busy=both.outcome_busy,
         human_requested=both.human_requested,
         answered_by_person=both.answered_by_person,
         answered_within_three_rings=both.answered_within_three_rings,
+        ring_attempts=both.ring_attempts,
+        ring_attempts_within_three_rings=both.ring_attempts_within_three_rings,
+        rings_counted=both.rings_count,
+        rings_sum=both.rings_sum,
+        queued=both.queued,
+        queue_ms_sum=both.queue_ms_sum,
+        answered_in_service_level=both.answered_in_service_level,
+        answered_with_wait=both.answer_count,
+        wait_ms_sum=both.answer_ms_sum,
+        handled=both.handled,
+        handling_ms_sum=both.handling_ms_sum,
         ivr_line_offered=ivr.offered,
         ivr_line_ivr_answered=ivr.ivr_answered,
         ivr_line_human_requested=ivr.human_requested,

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 Scalar = str | int | float | bool | None
 
@@ -21,6 +21,9 @@ class EventKind(StrEnum):
     # arrival and admission (dialplan / controller)
     call_arrived = "call_arrived"  # data: line, caller, channel, mode ("ivr"|"manual")
     call_rejected_busy = "call_rejected_busy"  # data: line; line capacity was full
+    # an INVITE for a number that is no hotline line: no call of any line (SPEC §3
+    # "refused"); data: reason, number (what was dialled, cut short)
+    call_refused = "call_refused"
     # IVR part (ARI controller or fallback dialplan)
     ivr_answered = "ivr_answered"  # data: via ("manual" when a manual line answers off-hours)
     controller_absent = "controller_absent"  # the dialplan routed the call alone (fallback)
@@ -29,7 +32,8 @@ class EventKind(StrEnum):
     menu_choice = "menu_choice"  # data: key, service, attempt
     menu_invalid = "menu_invalid"  # data: digits, attempt
     menu_timeout = "menu_timeout"  # data: attempt
-    announcement_completed = "announcement_completed"  # IVR path ended with a final prompt
+    # the caller heard an announcement that answers the call (data: prompt)
+    announcement_completed = "announcement_completed"
     # wanting a person
     human_requested = "human_requested"  # data: service, target ("queue"|"oncall"), priority
     queue_joined = "queue_joined"  # data: queue, position
@@ -44,7 +48,9 @@ class EventKind(StrEnum):
     oncall_answered = "oncall_answered"  # data: person
     oncall_chain_failed = "oncall_chain_failed"
     # voicemail
-    voicemail_started = "voicemail_started"  # data: urgent (bool)
+    voicemail_started = "voicemail_started"  # data: urgent (bool); the prompt begins
+    voicemail_recording = "voicemail_recording"  # the beep; data: talkdetect ("1": on)
+    voicemail_speech = "voicemail_speech"  # Asterisk heard the caller talk after the beep
     # data: file, seconds (absent or 0 when nothing was recorded), urgent
     voicemail_recorded = "voicemail_recorded"
     # the end
@@ -57,8 +63,8 @@ class EventKind(StrEnum):
 class RingResult(StrEnum):
     answered = "answered"
     noanswer = "noanswer"  # rang out
-    busy = "busy"
-    failed = "failed"  # unreachable, congestion, no contact
+    busy = "busy"  # the phone was in use: it never rang
+    failed = "failed"  # unreachable, congestion, no contact: it never rang
     cancelled = "cancelled"  # the caller hung up (or another phone answered) while it rang
 
 
@@ -110,3 +116,9 @@ class JournalEvent:
             data=raw.get("data") or {},
             key=raw.get("key", ""),
         )
+
+
+class EventSink(Protocol):
+    """Where event sources (ARI controller, AMI feed, dialplan) report: the journal."""
+
+    def emit(self, event: JournalEvent) -> None: ...
