@@ -128,19 +128,15 @@ class HotlineUnderTest:
         self.data_dir = workdir / "data"
         self.config_path = workdir / "hotline.toml"
         self.tap = JournalTap()
-        self.hotline = self.build(f"test-{uuid.uuid4().hex[:8]}")
-
-    def build(self, instance: str) -> Hotline:
-        """A Hotline for this test instance (a fresh one is what a restarted process is)."""
-
-        def tap(sink: EventSink) -> EventSink:
-            self.tap.downstream = sink
-            return self.tap
-
-        return Hotline(self.write_config(), self.config_path, HotlineOptions(
-            instance=instance, install=self.install, clock=SystemClock(), tap=tap,
-            bench_line="19999", say=lambda _: None,
+        self.hotline = Hotline(self.write_config(), self.config_path, HotlineOptions(
+            instance=f"test-{uuid.uuid4().hex[:8]}", install=install, clock=SystemClock(),
+            tap=self._tap, bench_line="19999", say=lambda _: None,
         ))
+
+    def _tap(self, sink: EventSink) -> EventSink:
+        """Every journal event passes the tap on its way to the real journal."""
+        self.tap.downstream = sink
+        return self.tap
 
     @property
     def config(self) -> HotlineConfig:
