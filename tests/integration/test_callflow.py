@@ -143,11 +143,11 @@ async def test_invalid_keys_and_silence_still_reach_a_person(fresh: HotlineUnder
     agents = await start_agents(fresh, workdir, ring_ms=1000)
     try:
         mark = fresh.tap.mark()
-        flood = [Press("9", 1500), *[Press("9", 40) for _ in range(12)]]
+        flood = [Press("8", 1500), *[Press("8", 40) for _ in range(12)]]
         caller = await sipp.call(workdir, fresh.ports.sip, "95007", digits=flood, hold_ms=12000)
         assert await caller.wait(60) == 0, caller.log()
         invalid = await fresh.tap.wait_for(EventKind.menu_invalid, since=mark)
-        assert invalid.data["digits"] == "9"
+        assert invalid.data["digits"] == "8"
         requested = await fresh.tap.wait_for(EventKind.human_requested, since=mark)
         assert requested.data["service"] == "person"  # the menu default after the last try
         await fresh.tap.wait_for(EventKind.agent_answered, since=mark)
