@@ -24,11 +24,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ivr.app import AsteriskStack, Controller  # noqa: E402
 from ivr.asterisk.sandbox import provision  # noqa: E402
 from ivr.clock import SystemClock  # noqa: E402
 from ivr.config import parse_config  # noqa: E402
-from ivr.domain.events import JournalEvent  # noqa: E402
+from ivr.domain.events import EventSink, JournalEvent  # noqa: E402
+from ivr.hotline import Hotline, HotlineOptions  # noqa: E402
 from tests.integration import sipp  # noqa: E402
 from tests.integration.harness import Ports, render_test_config  # noqa: E402
 
@@ -38,12 +38,21 @@ CONTROLLER_ANSWERS = BASELINE + "1"  # Stasis first, the controller answers over
 ROOT_FOR_SIPP: Path | None = None  # the sandbox root, when SIPp runs inside it
 
 
-class CountingJournal:
+class CountingTap:
+    """Counts the journal's events on their way to the real journal."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.downstream: EventSink | None = None
+
+    def around(self, sink: EventSink) -> EventSink:
+        self.downstream = sink
+        return self
 
     def emit(self, event: JournalEvent) -> None:
         self.count += 1
+        if self.downstream is not None:
+            self.downstream.emit(event)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -120,14 +129,12 @@ async def main(calls: int, rate: int, ramp: list[int], ramp_seconds: float) -> d
     config_path = workdir / "hotline.toml"
     config_path.write_text(text)
     config = parse_config(text, config_path)
-    stack = AsteriskStack(
-        config, config_path, name=f"bench-{ports.sip}", install=install,
-        bench_line=BASELINE, say=print,
-    )
-    await stack.start()
-    journal = CountingJournal()
-    controller = Controller(config, stack, journal, clock=SystemClock())
-    await controller.start()
+    journal = CountingTap()
+    hotline = Hotline(config, config_path, HotlineOptions(
+        instance=f"bench-{ports.sip}", install=install, clock=SystemClock(),
+        tap=journal.around, bench_line=BASELINE, say=print,
+    ))
+    await hotline.start()  # the service as `hotline run` builds it: journal, API, /metrics
     try:
         latency = {}
         lines = (
@@ -147,8 +154,7 @@ async def main(calls: int, rate: int, ramp: list[int], ramp_seconds: float) -> d
             )
             sustained[label] = {"highest_rate": best, "steps": steps}
     finally:
-        await controller.stop()
-        await stack.stop()
+        await hotline.stop()
     base, ctl = latency["dialplan_only"], latency["controlled"]
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

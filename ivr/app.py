@@ -15,9 +15,28 @@ from pathlib import Path
 import structlog
 
 from ivr.ami.feed import AmiFeed
+from ivr.api.live_view import IvrCall
 from ivr.ari.client import AriClient
-from ivr.asterisk.instance import AsteriskProcess, Instance, wait_for_ari
+from ivr.asterisk.instance import (
+    AsteriskProcess,
+    AsteriskStartError,
+    Instance,
+    cli,
+    start_detached,
+    wait_for_ari,
+)
 from ivr.asterisk.render import render
+from ivr.asterisk.running import (
+    AsteriskConflict,
+    Owner,
+    RunningAsterisk,
+    describe_owner,
+    find_running,
+    running_version,
+    stop_running,
+    version_number,
+    write_owner,
+)
 from ivr.asterisk.sandbox import AsteriskInstall, provision
 from ivr.callflow.policy import RoutingPolicy
 from ivr.callflow.service import CallFlowService
@@ -26,6 +45,7 @@ from ivr.clock import Clock, clock_from_env
 from ivr.config import HotlineConfig
 from ivr.domain.events import EventSink
 from ivr.live import LiveState
+from ivr.ports import asterisk_ports, refuse_taken
 from ivr.prompts import PromptRenderer
 from ivr.secrets import Secrets, load_secrets
 
@@ -61,7 +81,9 @@ class AsteriskStack:
         self.install = install
         self.secrets: Secrets = load_secrets(config.service.data_dir)
         self.instance: Instance | None = None
-        self.process: AsteriskProcess | None = None
+        self.process: AsteriskProcess | None = None  # the Asterisk we started, our child
+        self.running: RunningAsterisk | None = None  # or the one we found running
+        self.external = False  # docker-compose: someone else runs it
         self.media: dict[str, str] = {}
 
     @property
@@ -69,27 +91,104 @@ class AsteriskStack:
         return f"http://{self.config.asterisk.bind}:{self.config.asterisk.http_port}"
 
     async def start(self) -> None:
+        """Our own Asterisk started, or the one already running for this instance taken
+        over on purpose (said so, with its pid), or a clear refusal."""
         external = os.environ.get(EXTERNAL_DIR)
         if external:
             await self._use_external(Path(external))
             return
-        if self.install is None:
-            self.install = await asyncio.to_thread(provision, say=self.say)
-        self.instance = Instance.create(self.install, self.name, self.config.service.data_dir)
+        instance = await self._instance()
+        running = find_running(instance)
+        if running is not None:
+            await self._take_over(instance, running)
+            return
+        refuse_taken(asterisk_ports(self.config))
         await self.render(self.config)
-        self.process = AsteriskProcess(self.instance)
+        self.process = AsteriskProcess(instance)
         await self.process.start()
         try:
             await self.process.wait_ready(
                 self.ari_url, self.secrets.ari_user, self.secrets.ari_password
             )
+            self._check_answering_is_ours(instance, self.process.pid)
+            write_owner(instance, Owner.service)
         except BaseException:
             await self.process.stop()  # never leave an Asterisk behind that we gave up on
             raise
 
+    async def start_standalone(self) -> RunningAsterisk:
+        """`hotline asterisk start`: an Asterisk that runs on its own, outliving any
+        `hotline run` that attaches to it."""
+        instance = await self._instance()
+        running = find_running(instance)
+        if running is not None:
+            raise AsteriskConflict(
+                f"Asterisk already runs for this instance (pid {running.pid}, "
+                f"started by {describe_owner(running.owner)})"
+            )
+        refuse_taken(asterisk_ports(self.config))
+        await self.render(self.config)
+        process = start_detached(instance)
+        try:
+            await wait_for_ari(
+                self.ari_url, self.secrets.ari_user, self.secrets.ari_password, 60.0,
+                lambda: None if process.poll() is None
+                else f"Asterisk exited with {process.returncode}; see {instance.host / 'log'}",
+            )
+            self._check_answering_is_ours(instance, process.pid)
+        except BaseException:
+            await stop_running(instance, process.pid)
+            raise
+        write_owner(instance, Owner.standalone)
+        return RunningAsterisk(process.pid, Owner.standalone)
+
+    async def _instance(self) -> Instance:
+        if self.install is None:
+            self.install = await asyncio.to_thread(provision, say=self.say)
+        self.instance = Instance.create(self.install, self.name, self.config.service.data_dir)
+        return self.instance
+
+    async def _take_over(self, instance: Instance, running: RunningAsterisk) -> None:
+        """Use the Asterisk already running for this instance: same version, our config
+        rendered and reloaded into it. One started by `hotline asterisk start` keeps
+        running after us; one orphaned by a crashed `hotline run` is ours to stop."""
+        assert self.install is not None
+        version = await running_version(instance)
+        expected = version_number(self.install.version)
+        if version != expected:
+            raise AsteriskConflict(
+                f"an Asterisk {version or 'of unknown version'} already runs for this "
+                f"instance (pid {running.pid}), not {expected}: stop it with "
+                "`hotline asterisk stop` and start again"
+            )
+        await self.render(self.config)
+        await cli(instance, "core reload")
+        await wait_for_ari(self.ari_url, self.secrets.ari_user, self.secrets.ari_password, 30.0)
+        self.running = running
+        if running.owner is Owner.standalone:
+            self.say(f"attached to Asterisk pid {running.pid} ({version}), started by "
+                     "`hotline asterisk start`; it keeps running when the service stops")
+            return
+        write_owner(instance, Owner.service)
+        self.say(f"adopted Asterisk pid {running.pid} ({version}), left running for this "
+                 f"instance by {describe_owner(running.owner)}: config re-rendered and "
+                 "reloaded; it stops with the service")
+
+    @staticmethod
+    def _check_answering_is_ours(instance: Instance, pid: int | None) -> None:
+        """The ARI that answered belongs to the Asterisk we started, not to another one
+        on the same instance (which would make ours exit: "already running")."""
+        found = find_running(instance)
+        if found is None or found.pid != pid:
+            raise AsteriskStartError(
+                f"the Asterisk started (pid {pid}) is not the one running for this instance "
+                f"({f'pid {found.pid}' if found else 'none'}); see {instance.host / 'log'}"
+            )
+
     async def _use_external(self, directory: Path) -> None:
         """Render for an Asterisk that runs elsewhere (docker-compose) and wait for it."""
         self.instance = Instance.external(directory)
+        self.external = True
         self.install = self.instance.install
         await self.render(self.config)
         self.say(f"config rendered into {directory}; waiting for Asterisk's ARI")
@@ -118,14 +217,33 @@ class AsteriskStack:
         """New config for new calls; calls in progress keep going."""
         await self.render(config)
         self.config = config
-        if self.process is not None:
-            await self.process.cli("core reload")
+        if not self.external:
+            await self.cli("core reload")
         elif ami is not None:  # an external Asterisk: no control socket here
             await ami.action(Action="Reload")  # AMI write class `system`, not `command`
+
+    async def cli(self, command: str) -> str:
+        """An Asterisk CLI command over this instance's control socket."""
+        if self.instance is None:
+            raise RuntimeError("the Asterisk stack has not started")
+        return await cli(self.instance, command)
+
+    @property
+    def keeps_running(self) -> bool:
+        """Asterisk runs on its own (`hotline asterisk start`): the service leaves it be."""
+        return self.running is not None and self.running.owner is Owner.standalone
 
     async def stop(self) -> None:
         if self.process is not None:
             await self.process.stop()
+            self.process = None
+        elif self.running is not None and self.instance is not None:
+            if self.keeps_running:
+                self.say(f"Asterisk pid {self.running.pid} keeps running "
+                         "(`hotline asterisk stop` stops it)")
+            else:
+                await stop_running(self.instance, self.running.pid)
+            self.running = None
 
 
 class Controller:
@@ -137,6 +255,9 @@ class Controller:
         stack: AsteriskStack,
         journal: EventSink,
         clock: Clock | None = None,
+        *,
+        ari: AriClient | None = None,
+        live: LiveState | None = None,
     ) -> None:
         self.config = config
         self.stack = stack
@@ -144,7 +265,7 @@ class Controller:
         self.clock = clock or clock_from_env()
         secrets = stack.secrets
         self.policy = RoutingPolicy(config)
-        self.ari = AriClient(
+        self.ari = ari or AriClient(
             stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
         )
         self.flow = CallFlowService(
@@ -158,7 +279,7 @@ class Controller:
             secrets.ami_password,
             journal,
         )
-        self.live = LiveState()
+        self.live = live if live is not None else LiveState()
         self.ami.listeners.append(self.live.apply)
         self._ari_task: asyncio.Task[None] | None = None
 
@@ -201,3 +322,33 @@ class Controller:
         await self.flow.drain()
         self.ami.close()
         await self.ari.close()
+
+
+class ControllerLiveView:
+    """What the API reads of "now" (`ivr.api.live_view.LiveView`), from the controller of
+    the moment (it is rebuilt when the service's ARI/AMI side restarts): its `.live`,
+    `.flow.calls`, `.ari`, `.ami`."""
+
+    def __init__(self, controller: Callable[[], Controller | None]) -> None:
+        self.controller = controller
+
+    def state(self) -> LiveState:
+        controller = self.controller()
+        return controller.live if controller is not None else LiveState()
+
+    def calls_in_ivr(self) -> list[IvrCall]:
+        controller = self.controller()
+        if controller is None:
+            return []
+        return [
+            IvrCall(call.channel, call.linkedid, call.line, call.caller, call.state.value)
+            for call in list(controller.flow.calls.values())
+        ]
+
+    def ari_connected(self) -> bool:
+        controller = self.controller()
+        return controller is not None and controller.ari.connected.is_set()
+
+    def ami_connected(self) -> bool:
+        controller = self.controller()
+        return controller is not None and bool(controller.ami.connected)

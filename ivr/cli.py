@@ -73,6 +73,53 @@ def asterisk_provision(
     typer.echo(f"{install.version} ({where})")
 
 
+def run_asterisk_command(work: Coroutine[Any, Any, T]) -> T:
+    """Run an `asterisk` sub-command; anything that stops it exits 1 with the reason."""
+    import asyncio
+
+    from ivr.asterisk.instance import AsteriskStartError
+    from ivr.asterisk.sandbox import ProvisionError
+    from ivr.ports import PortsTaken
+    from ivr.standalone import AsteriskCommandError
+
+    try:
+        return asyncio.run(work)
+    except (AsteriskCommandError, AsteriskStartError, ProvisionError, PortsTaken) as exc:
+        typer.echo(f"hotline asterisk: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@asterisk_app.command("start")
+def asterisk_start(config_path: Path = CONFIG_OPTION) -> None:
+    """Start Asterisk on its own: it keeps running when `hotline run` stops or restarts."""
+    from ivr import standalone as commands
+
+    config = config_or_exit(config_path)
+    typer.echo(run_asterisk_command(commands.start(config, config_path)))
+
+
+@asterisk_app.command("stop")
+def asterisk_stop(config_path: Path = CONFIG_OPTION) -> None:
+    """Stop this hotline's Asterisk (ends the calls on it)."""
+    from ivr import standalone as commands
+
+    config = config_or_exit(config_path)
+    typer.echo(run_asterisk_command(commands.stop(config)))
+
+
+@asterisk_app.command("status")
+def asterisk_status(config_path: Path = CONFIG_OPTION) -> None:
+    """Whether this hotline's Asterisk runs (pid, who started it, version, calls);
+    exit status 3 when it does not."""
+    from ivr import standalone as commands
+
+    config = config_or_exit(config_path)
+    result = run_asterisk_command(commands.status(config))
+    typer.echo(result.text)
+    if not result.running:
+        raise typer.Exit(3)
+
+
 @app.command()
 def render(config_path: Path = CONFIG_OPTION) -> None:
     """Render the Asterisk configuration for the config file and print where it went."""
@@ -92,7 +139,9 @@ def render(config_path: Path = CONFIG_OPTION) -> None:
 
 @app.command()
 def run(config_path: Path = CONFIG_OPTION) -> None:
-    """Run the hotline: Asterisk and the service, until Ctrl-C."""
+    """Run the hotline: Asterisk and the service, until Ctrl-C. An Asterisk already
+    running for this instance is attached to (`hotline asterisk start`) or adopted
+    (left by a crashed run), and said so; a start that fails exits 1 with the reason."""
     import asyncio
 
     from ivr.runner import run_hotline
@@ -109,24 +158,23 @@ def reload(
     """Check the config and make the running hotline take it (new calls only).
     Exit status 2: the config is refused (nothing changed); 1: no running hotline, or it
     could not apply the config (it keeps the running one)."""
-    import os
     import signal
     import time
 
     from ivr.config_apply import read_result, result_path
+    from ivr.pidfile import PID_NAME, NotRunning, signal_owner
 
     config = checked_config_or_exit(config_path)
     data_dir = config.service.data_dir
-    pid_file = data_dir / "hotline.pid"
+    pid_file = data_dir / PID_NAME
     try:
         before = result_path(data_dir).stat().st_mtime_ns
     except OSError:
         before = 0
-    try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError) as exc:
-        typer.echo(f"no running hotline found ({pid_file}): {exc}", err=True)
+    try:  # only a pid whose file a live hotline holds locked: never a stranger
+        pid = signal_owner(pid_file, signal.SIGHUP)
+    except (NotRunning, OSError) as exc:
+        typer.echo(f"hotline reload: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"reload requested (pid {pid})")
     deadline = time.monotonic() + wait

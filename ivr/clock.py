@@ -47,6 +47,17 @@ class OffsetClock:
         return self.start_at + timedelta(seconds=time.monotonic() - self._started)
 
 
+class SettableClock:
+    """One clock object the whole service holds, whose source can be swapped while it
+    runs (tests move the time of day; every part sees the same "now")."""
+
+    def __init__(self, source: Clock) -> None:
+        self.source = source
+
+    def now(self) -> datetime:
+        return self.source.now()
+
+
 def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
     """An `OffsetClock` from `HOTLINE_NOW` (ISO time with offset), else the system clock."""
     value = (os.environ if environ is None else environ).get(NOW_VARIABLE, "").strip()

@@ -1,100 +1,98 @@
-"""`hotline run`: Asterisk, the controller, the journal and the HTTP side, together,
-until a signal. SIGHUP re-reads the config (new calls only)."""
+"""`hotline run`: the hotline (`ivr.hotline.Hotline`) until a signal.
+SIGHUP re-reads the config (new calls only).
+
+It says "up" only once everything is up; a start that fails (ports taken, an Asterisk
+of this instance that cannot be used, another run on the same data directory) prints
+why and exits non-zero with nothing left running.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
+import sys
 from pathlib import Path
 
 import structlog
 
-from ivr.api.plugin import Api, build_api
-from ivr.api.server import HttpServer
-from ivr.app import AsteriskStack, Controller
+from ivr.asterisk.instance import AsteriskStartError
+from ivr.asterisk.sandbox import ProvisionError
 from ivr.config import HotlineConfig
 from ivr.config_apply import apply_config_file
-from ivr.journal.service import open_journal
-from metrics.exporter import Exporter, Sources
-from metrics.http import add_metrics_route
+from ivr.hotline import Hotline
+from ivr.pidfile import PID_NAME, AlreadyRunning, PidLock
+from ivr.ports import PortsTaken
 
 log = structlog.get_logger(__name__)
 
+START_REFUSED = 1  # exit status: the hotline did not start, and says why
+START_ERRORS = (AlreadyRunning, PortsTaken, AsteriskStartError, ProvisionError)
+
 
 async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
-    data_dir = config.service.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    stack = AsteriskStack(config, config_path)
-    journal = await open_journal(config)
-    controller: Controller | None = None
-    api: Api | None = None
-    http: HttpServer | None = None
+    config.service.data_dir.mkdir(parents=True, exist_ok=True)
+    pid_lock = PidLock(config.service.data_dir / PID_NAME)
+    try:
+        pid_lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"hotline: not started: {exc}", file=sys.stderr, flush=True)
+        return START_REFUSED
+    try:
+        return await _serve(Hotline(config, config_path), config_path)
+    finally:
+        pid_lock.release()
+
+
+async def _serve(hotline: Hotline, config_path: Path) -> int:
     stop = asyncio.Event()
-    reload_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, reload_requested.set)
-    pid_file = data_dir / "hotline.pid"
+    loop.add_signal_handler(signal.SIGHUP, hotline.reload_requested.set)
+    print("starting Asterisk ...", flush=True)
     try:
-        print("starting Asterisk ...", flush=True)
-        await stack.start()
-        controller = Controller(config, stack, journal.writer)
-        await controller.start()
-
-        async def request_reload() -> None:
-            reload_requested.set()
-
-        api = build_api(controller, stack, journal.store, config_path, request_reload)
-        running = controller
-        exporter = Exporter(Sources(
-            store=journal.store,
-            config=lambda: running.config,
-            live=running.live,
-            health=running,
-            writer_stats=lambda: journal.writer.stats,
-            callbacks_owed=api.callbacks.owed,
-        ))
-        add_metrics_route(api.app, exporter)
-        http = HttpServer(api.app, config.service.bind, config.service.http_port)
-        await http.start()
-        api.start()
-        pid_file.write_text(str(os.getpid()))
-        a = config.asterisk
-        s = config.service
-        print(f"hotline up ({stack.install.version if stack.install else '?'})")
-        for line in config.lines:
-            where = f"sip:{line.number}@{a.sip_bind}:{a.sip_port}"
-            print(f"  call {line.name:10} {where}  ({line.mode})")
-        print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
-        print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
-        print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")
-        print("Ctrl-C stops it.", flush=True)
+        await hotline.start()  # on failure it has stopped everything it started
+    except START_ERRORS as exc:
+        print(f"hotline: not started: {exc}", file=sys.stderr, flush=True)
+        return START_REFUSED
+    try:
+        print_up(hotline)
         while not stop.is_set():
             waiters = {asyncio.ensure_future(stop.wait()),
-                       asyncio.ensure_future(reload_requested.wait())}
+                       asyncio.ensure_future(hotline.reload_requested.wait())}
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
-            if reload_requested.is_set() and not stop.is_set():
-                reload_requested.clear()
-                # checked, then applied; a failure keeps the running config (never raises)
-                result = await apply_config_file(
-                    config_path, stack, [controller, journal], controller.ami
-                )
-                print(result.summary(), flush=True)
+            if hotline.reload_requested.is_set() and not stop.is_set():
+                hotline.reload_requested.clear()
+                await reload_from_file(hotline, config_path)
         return 0
     finally:
         print("stopping ...", flush=True)
-        if api is not None:
-            api.stop()
-        if http is not None:
-            await http.stop()
-        if controller is not None:
-            await controller.stop()
-        await stack.stop()
-        await journal.close()
-        with contextlib.suppress(FileNotFoundError):
-            pid_file.unlink()
+        await hotline.stop()
+
+
+async def reload_from_file(hotline: Hotline, config_path: Path) -> None:
+    """Re-read the config file, check it, apply it: Asterisk's reload, then everything
+    the running service reads (`Hotline.apply`). A config that fails its checks or its
+    apply changes nothing, and this never raises: the hotline stays on the air."""
+    result = await apply_config_file(config_path, hotline.stack, [hotline], hotline.ami)
+    print(result.summary(), flush=True)
+
+
+def print_up(hotline: Hotline) -> None:
+    config, stack = hotline.config, hotline.stack
+    a, s = config.asterisk, config.service
+    print(f"hotline up ({stack.install.version if stack.install else '?'})")
+    for line in config.lines:
+        where = f"sip:{line.number}@{a.sip_bind}:{a.sip_port}"
+        print(f"  call {line.name:10} {where}  ({line.mode})")
+    print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
+    print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
+    print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")
+    if stack.running is not None:
+        how = "attached to" if stack.keeps_running else "adopted"
+        print(f"  Asterisk pid {stack.running.pid} ({how}; see above)")
+    elif stack.process is not None:
+        print(f"  Asterisk pid {stack.process.pid} (started by this run)")
+    print("Ctrl-C stops it.", flush=True)

@@ -4,12 +4,9 @@ tests (and a service without a controller) can hand a `LiveState` directly."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ivr.live import LiveState
-
-if TYPE_CHECKING:
-    from ivr.app import Controller
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +53,6 @@ class StaticLiveView:
 
     def ami_connected(self) -> bool:
         return self.ami
-
-
-class ControllerLiveView:
-    """The running service's view: `Controller.live`, `.flow.calls`, `.ari`, `.ami`."""
-
-    def __init__(self, controller: Controller) -> None:
-        self.controller = controller
-
-    def state(self) -> LiveState:
-        return self.controller.live
-
-    def calls_in_ivr(self) -> list[IvrCall]:
-        return [
-            IvrCall(call.channel, call.linkedid, call.line, call.caller, call.state.value)
-            for call in list(self.controller.flow.calls.values())
-        ]
-
-    def ari_connected(self) -> bool:
-        return self.controller.ari.connected.is_set()
-
-    def ami_connected(self) -> bool:
-        return bool(self.controller.ami.connected)
 
 
 def as_live_view(live: LiveView | LiveState) -> LiveView:

@@ -1,35 +1,32 @@
-"""Wiring only: the API for the running service (controller, Asterisk stack, journal).
-
-In `ivr/runner.py`, once the stack and the controller have started:
-
-    api = build_api(controller, stack, journal.store, config_path, request_reload)
-    add_metrics_route(api.app, exporter)     # /metrics beside /api, /health, /docs
-    http = HttpServer(api.app, config.service.bind, config.service.http_port)
-    await http.start(); api.start()
-    ...
-    api.stop(); await http.stop()
-
-`request_reload` is an `async def` that sets the loop's reload event (what SIGHUP does);
-the exporter's `Sources(callbacks_owed=api.callbacks.owed)`.
+"""The API for the running service, built by the composition root (`ivr/hotline.py`)
+from what it owns: the configuration of the moment, the clock, the live view, the ARI
+connection (callbacks are originated over it), the Asterisk stack (voicemail paths)
+and the journal store. `reload` is an `async def` that asks the service to re-read its
+configuration (what SIGHUP does). The exporter's `Sources(callbacks_owed=api.callbacks.owed)`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI
 
 from ivr.api.app import create_api
 from ivr.api.configuration import ReloadHook
 from ivr.api.context import ApiServices
-from ivr.api.live_view import ControllerLiveView
-from ivr.app import AsteriskStack, Controller
+from ivr.api.live_view import LiveView
+from ivr.ari.client import AriClient
+from ivr.asterisk.instance import Instance
 from ivr.callbacks.originate import AriOriginator
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
 from ivr.callbacks.voicemail import PathMapper, confined_mapper
+from ivr.clock import Clock
+from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 
 
@@ -50,7 +47,14 @@ class Api:
             self._sync = None
 
 
-def voicemail_mapper(stack: AsteriskStack) -> PathMapper:
+class HasInstance(Protocol):
+    """The Asterisk stack, as far as the API needs it: where the instance lives."""
+
+    @property
+    def instance(self) -> Instance | None: ...
+
+
+def voicemail_mapper(stack: HasInstance) -> PathMapper:
     """Asterisk's path of a recording -> this host's, only inside the voicemail dir."""
     instance = stack.instance
     if instance is None:
@@ -59,23 +63,27 @@ def voicemail_mapper(stack: AsteriskStack) -> PathMapper:
 
 
 def build_api(
-    controller: Controller,
-    stack: AsteriskStack,
+    *,
+    config: Callable[[], HotlineConfig],
+    clock: Clock,
+    live: LiveView,
+    ari: AriClient,
+    stack: HasInstance,
     journal: Store,
     config_path: Path,
     reload: ReloadHook,
 ) -> Api:
     callbacks = CallbacksService(
-        CallbackStore(journal.engine), lambda: controller.config.hotline.zone, controller.clock
+        CallbackStore(journal.engine), lambda: config().hotline.zone, clock
     )
     services = ApiServices(
         journal=journal,
-        config=lambda: controller.config,
+        config=config,
         config_path=config_path,
-        live=ControllerLiveView(controller),
+        live=live,
         reload=reload,
         voicemail_path=voicemail_mapper(stack),
         callbacks=callbacks,
-        originator=AriOriginator(controller.ari),
+        originator=AriOriginator(ari),
     )
     return Api(create_api(services), callbacks)

@@ -574,9 +574,9 @@ class MonthOut(Out):
             attempts=month.attempts,
             anonymous=month.anonymous,
             definition=(
-                "rate = tasks called back (at least one attempt) / tasks owed (their calls "
-                "arrived in the local month), anonymous callers left out: a task never called lowers "
-                "it (R7: 回访率 = 月度回访量 / 结单量)"
+                "rate = tasks called back (at least one attempt) / tasks owed (their "
+                "calls arrived in the local month), anonymous callers left out: a task "
+                "never called lowers it (R7: 回访率 = 月度回访量 / 结单量)"
             ),
         )
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,10 @@ class AsteriskProcess:
         finally:
             console.close()
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
     async def wait_ready(
         self, ari_url: str, user: str, password: str, timeout: float = 60.0
     ) -> None:
@@ -107,14 +112,7 @@ class AsteriskProcess:
         await wait_for_ari(ari_url, user, password, timeout, exited)
 
     async def cli(self, command: str) -> str:
-        """Run an Asterisk CLI command through the instance's control socket."""
-        proc = await asyncio.create_subprocess_exec(
-            *self.instance.command("-rx", command),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await proc.communicate()
-        return out.decode(errors="replace")
+        return await cli(self.instance, command)
 
     async def stop(self, timeout: float = 10.0) -> None:
         if not self.process or self.process.returncode is not None:
@@ -127,6 +125,30 @@ class AsteriskProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             await self.process.wait()
+
+
+def start_detached(instance: Instance) -> subprocess.Popen[bytes]:
+    """Start Asterisk in its own session, not tied to this process: it keeps running
+    when we exit (`hotline asterisk start`)."""
+    with open(instance.host / "log/console.log", "ab") as console:
+        return subprocess.Popen(
+            instance.command("-f", "-n"),
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=console,
+            start_new_session=True,
+        )
+
+
+async def cli(instance: Instance, command: str) -> str:
+    """Run an Asterisk CLI command through the instance's control socket."""
+    proc = await asyncio.create_subprocess_exec(
+        *instance.command("-rx", command),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return out.decode(errors="replace")
 
 
 async def wait_for_ari(

@@ -128,8 +128,8 @@ class CallbackStore:
             return await self._load(conn, query)
 
     async def month_counts(self, start: datetime, end: datetime) -> MonthCounts:
-        """Tasks of calls that arrived in [start, end), by status and whether any callback attempt was
-        made for them (anonymous callers apart), and the attempts made then."""
+        """Tasks of calls that arrived in [start, end), by status and whether any callback
+        attempt was made for them (anonymous callers apart), and the attempts made then."""
         anonymous = TaskRow.caller == ""
         called = (
             select(AttemptRow.linkedid).where(AttemptRow.linkedid == TaskRow.linkedid).exists()

@@ -1,6 +1,12 @@
 """What the call controller does with a call: answer, greet, menu or off-hours path,
 then hand the call to the dialplan context that finishes it (queue, on-call chain,
 voicemail). Both the ARI handlers and any REST resource go through this service.
+
+No call is left in Stasis: whatever goes wrong in a call's task, when the ARI websocket
+drops, and when the controller stops, each call still in its hands is continued into
+the dialplan's fallback (the same schedule, without Python). A call that cannot be
+handed over then (Asterisk unreachable) is found in Stasis on the next connection and
+handed over then (`adopt_stranded`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
+import aiohttp
 import structlog
 
 from ivr.ari.client import AriClient, AriError
@@ -27,6 +34,7 @@ PERSON_CONTEXT = "hotline-person"
 ONCALL_CONTEXT = "hotline-oncall"
 VOICEMAIL_CONTEXT = "hotline-voicemail"
 FALLBACK_CONTEXT = "hotline-fallback"
+HANDED_OFF_MEMORY = 10_000  # adopted channels remembered until their StasisEnd
 
 
 class CallFlowService:
@@ -45,17 +53,33 @@ class CallFlowService:
         self.media = media  # prompt name -> ARI media URI
         self.calls: dict[str, Call] = {}
         self._playbacks: dict[str, Call] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # by channel
+        # channels handed to the fallback, until their StasisEnd: a StasisStart still on
+        # its way for one of them (adopted on reconnect) must not start a second task
+        self._handed_off: dict[str, None] = {}
+        self.failed_tasks = 0  # tasks that ended in an exception (a bug: should stay 0)
+        self.failed_calls = 0  # calls whose task met an error and handed them over
+        self.fallbacks = 0  # calls handed to the dialplan's fallback
 
     # Entry points (from the ARI handlers)
 
     def take_call(self, channel: str, line: str, caller: str, answered: bool = True) -> None:
+        if channel in self.calls or channel in self._handed_off:
+            return  # already ours (adopted on reconnect before its StasisStart came)
         call = Call(channel=channel, linkedid=channel, line=line, caller=caller)
         call.needs_answer = not answered
         self.calls[channel] = call
         task = asyncio.create_task(self._handle(call), name=f"call-{channel}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[channel] = task
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        channel = task.get_name().removeprefix("call-")
+        if self._tasks.get(channel) is task:
+            del self._tasks[channel]
+        if not task.cancelled() and task.exception() is not None:  # retrieved, and said
+            self.failed_tasks += 1
+            log.error("callflow.task_failed", channel=channel, exc_info=task.exception())
 
     def digit_pressed(self, channel: str, digit: str) -> None:
         call = self.calls.get(channel)
@@ -65,6 +89,8 @@ class CallFlowService:
     def playback_finished(self, playback_id: str) -> None:
         call = self._playbacks.pop(playback_id, None)
         if call is not None:
+            if call.playback == playback_id:
+                call.playback = None
             call.playback_done.set()
 
     def caller_left(self, channel: str) -> None:
@@ -77,20 +103,60 @@ class CallFlowService:
 
     def left_stasis(self, channel: str) -> None:
         self.calls.pop(channel, None)
+        self._handed_off.pop(channel, None)
+
+    async def connection_lost(self) -> None:
+        """The ARI websocket dropped: no event about these calls will come, so nobody
+        can drive them. Hand each to the fallback now (REST may still answer); those
+        it cannot reach are adopted when the websocket is back."""
+        await self._release_all()
 
     async def adopt_stranded(self, channels: list[str]) -> None:
-        """Calls left in Stasis by a previous controller: finish them in the dialplan."""
-        for channel in channels:
-            if channel in self.calls:
-                continue
-            log.warning("callflow.adopt", channel=channel)
-            with contextlib.suppress(AriError):
-                await self.ari.continue_in_dialplan(channel, FALLBACK_CONTEXT)
+        """Channels in our Stasis app that no task drives (a previous connection's or a
+        previous controller's): finish them in the dialplan's fallback."""
+        stranded = [
+            channel for channel in channels
+            if channel not in self.calls and channel not in self._handed_off
+        ]
+        for channel in stranded:
+            log.warning("callflow.adopt_stranded", channel=channel)
+        await asyncio.gather(*(self._continue_to_fallback(channel) for channel in stranded))
 
     async def drain(self) -> None:
-        for task in list(self._tasks):
+        """The controller stops: every call still in the IVR goes to the fallback."""
+        await self._release_all()
+
+    async def _release_all(self) -> None:
+        calls = list(self.calls.values())
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.calls.clear()
+        self._playbacks.clear()
+        await asyncio.gather(*(self._to_fallback(call) for call in calls))
+
+    async def _to_fallback(self, call: Call) -> None:
+        if not call.to_fallback():
+            return
+        if call.playback is not None:  # Asterisk would finish the prompt before moving on
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                await self.ari.stop_playback(call.playback)
+        await self._continue_to_fallback(call.channel)
+
+    async def _continue_to_fallback(self, channel: str) -> None:
+        try:
+            await self.ari.continue_in_dialplan(channel, FALLBACK_CONTEXT)
+        except AriError as exc:  # 404: the caller has gone; 409: no longer in Stasis
+            log.info("callflow.fallback_not_needed", channel=channel, status=exc.status)
+            return
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("callflow.fallback_unreachable", channel=channel, error=str(exc))
+            return  # still in Stasis: adopted on the next connection
+        self.fallbacks += 1
+        self._handed_off[channel] = None
+        while len(self._handed_off) > HANDED_OFF_MEMORY:
+            del self._handed_off[next(iter(self._handed_off))]
 
     # The flow
 
@@ -107,12 +173,20 @@ class CallFlowService:
             else:
                 await self._off_hours(call, policy, now)
         except CallGone:
-            pass
+            pass  # the caller left first: nothing to finish
         except AriError as exc:
-            if call.state is not CallState.hung_up and exc.status != 404:
-                log.error("callflow.ari_error", channel=call.channel, error=str(exc))
-                with contextlib.suppress(AriError):
-                    await self.ari.continue_in_dialplan(call.channel, FALLBACK_CONTEXT)
+            if exc.status == 404 or call.state is CallState.hung_up:
+                return  # the channel is gone
+            log.error("callflow.ari_error", channel=call.channel, error=str(exc))
+            self.failed_calls += 1
+            await self._to_fallback(call)
+        except Exception:  # whatever it was, the caller is served by the dialplan
+            log.exception("callflow.failed", channel=call.channel, state=call.state.value)
+            self.failed_calls += 1
+            await self._to_fallback(call)
+        finally:
+            if self.calls.get(call.channel) is call and not call.in_ivr:
+                del self.calls[call.channel]
 
     async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
         call.move_to(CallState.menu)
@@ -194,12 +268,14 @@ class CallFlowService:
         call.playback_done.clear()
         playback = str(uuid.uuid4())
         self._playbacks[playback] = call
+        call.playback = playback
         await self.ari.play(call.channel, [self.media[name] for name in prompts], playback)
         self._journal(call, EventKind.prompt_played, prompt=",".join(prompts))
         digit = await self._first_of_digit(call, until=call.playback_done.wait())
         if digit is not None:
             await self.ari.stop_playback(playback)
             self._playbacks.pop(playback, None)
+            call.playback = None
             return digit
         if wait_after <= 0:
             return None
@@ -212,11 +288,10 @@ class CallFlowService:
         try:
             await asyncio.wait({digit_task, other, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (other, gone):
-                task.cancel()
-        if digit_task.done():
+            for task in (other, gone, digit_task):
+                task.cancel()  # a no-op on the one that is done
+        if digit_task.done() and not digit_task.cancelled():
             return digit_task.result()
-        digit_task.cancel()
         self._raise_if_gone(call)
         return None
 

@@ -1,4 +1,6 @@
-"""ARI event handlers: each event becomes one call to the call-flow service."""
+"""ARI event handlers: each event becomes one call to the call-flow service (the
+connection's own comings and goings too: adopt what was stranded, release what is
+no longer driven)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ class StasisHandlers:
             self.service.left_stasis(event["channel"]["id"])
         elif kind == "HotlineConnected":
             await self._adopt_stranded_calls()
+        elif kind == "HotlineDisconnected":
+            await self.service.connection_lost()
 
     async def _adopt_stranded_calls(self) -> None:
         channels = await self.ari.channels()

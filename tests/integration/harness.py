@@ -1,12 +1,12 @@
-"""The hotline under test: a real Asterisk with its own config and ports, the real
-controller, and a tap on the journal so tests can wait for what happened."""
+"""The hotline under test: a real Asterisk with its own config and ports, the service as
+`hotline run` builds it, and a tap on the journal so tests can wait for what happened."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 import wave
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +16,11 @@ import jinja2
 
 from ivr.app import AsteriskStack, Controller
 from ivr.asterisk.sandbox import AsteriskInstall
-from ivr.clock import Clock, OffsetClock, SystemClock
+from ivr.clock import OffsetClock, SystemClock
 from ivr.config import HotlineConfig, parse_config
 from ivr.domain.events import EventKind, EventSink, JournalEvent
-from ivr.journal.service import Journal, open_journal
+from ivr.hotline import Hotline, HotlineOptions
+from ivr.journal.service import Journal
 
 from .sipp import free_port
 
@@ -116,21 +117,42 @@ def render_test_config(ports: Ports, data_dir: Path, **overrides: str) -> str:
 
 
 class HotlineUnderTest:
+    """The hotline built by the service's own composition root (`ivr.hotline.Hotline`),
+    with a test instance name, the session's Asterisk, a settable clock and a tap on the
+    journal's events."""
+
     def __init__(self, install: AsteriskInstall, workdir: Path) -> None:
         self.install = install
         self.workdir = workdir
         self.ports = Ports()
         self.data_dir = workdir / "data"
         self.config_path = workdir / "hotline.toml"
-        self.config = self.write_config()
         self.tap = JournalTap()
-        self.stack = AsteriskStack(
-            self.config, self.config_path, name=f"test-{uuid.uuid4().hex[:8]}",
-            install=install, bench_line="19999", say=lambda _: None,
-        )
-        self.controller: Controller | None = None
-        self.journal: Journal | None = None
-        self.clock: Clock = SystemClock()
+        self.hotline = Hotline(self.write_config(), self.config_path, HotlineOptions(
+            instance=f"test-{uuid.uuid4().hex[:8]}", install=install, clock=SystemClock(),
+            tap=self._tap, bench_line="19999", say=lambda _: None,
+        ))
+
+    def _tap(self, sink: EventSink) -> EventSink:
+        """Every journal event passes the tap on its way to the real journal."""
+        self.tap.downstream = sink
+        return self.tap
+
+    @property
+    def config(self) -> HotlineConfig:
+        return self.hotline.config
+
+    @property
+    def stack(self) -> AsteriskStack:
+        return self.hotline.stack
+
+    @property
+    def controller(self) -> Controller | None:
+        return self.hotline.controller
+
+    @property
+    def journal(self) -> Journal | None:
+        return self.hotline.journal
 
     def write_config(self, **overrides: str) -> HotlineConfig:
         text = render_test_config(self.ports, self.data_dir, **overrides)
@@ -138,56 +160,37 @@ class HotlineUnderTest:
         return parse_config(text, self.config_path)
 
     async def start(self) -> None:
-        self.journal = await open_journal(self.config)
-        self.tap.downstream = self.journal.writer
-        await self.stack.start()
-        await self.start_controller()
+        await self.hotline.start()
 
     async def start_controller(self) -> None:
-        self.controller = Controller(self.config, self.stack, self.tap, clock=self.clock)
-        await self.controller.start()
+        await self.hotline.start_controller()
 
     async def stop_controller(self) -> None:
-        if self.controller is not None:
-            await self.controller.stop()
-            self.controller = None
+        await self.hotline.stop_controller()
 
     def set_now(self, local: str) -> None:
         """Route new calls as if it were `local` (ISO time in the hotline's zone) now."""
         at = datetime.fromisoformat(local).replace(tzinfo=self.config.hotline.zone)
-        self.clock = OffsetClock(at)
-        if self.controller is not None:
-            self.controller.flow.clock = self.clock
+        self.hotline.set_clock(OffsetClock(at))
 
     def use_real_time(self) -> None:
-        self.clock = SystemClock()
-        if self.controller is not None:
-            self.controller.flow.clock = self.clock
+        self.hotline.set_clock(SystemClock())
 
     async def reload(self, **overrides: str) -> None:
-        self.config = self.write_config(**overrides)
-        await self.stack.reload(self.config)
-        if self.controller is not None:
-            self.controller.apply(self.config)
-        if self.journal is not None:
-            self.journal.apply(self.config)
+        await self.hotline.reload(self.write_config(**overrides))
 
     async def cli(self, command: str) -> str:
-        assert self.stack.process is not None
-        return await self.stack.process.cli(command)
+        return await self.stack.cli(command)
 
     async def stop(self) -> None:
-        await self.stop_controller()
-        await self.stack.stop()
-        if self.journal is not None:
-            await self.journal.close()
+        await self.hotline.stop()
 
     def prompt_ms(self, *names: str) -> int:
         """How long the rendered prompts play, so a scripted caller can time its moves."""
         total = 0.0
         for name in names:
             media = self.stack.media[name].removeprefix("sound:")
-            path = self.stack.install.host_path(Path(media + ".wav"))  # type: ignore[union-attr]
+            path = self.install.host_path(Path(media + ".wav"))
             with wave.open(str(path)) as wav:
                 total += wav.getnframes() / wav.getframerate()
         return int(total * 1000)
@@ -201,6 +204,15 @@ class HotlineUnderTest:
 async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Until an asynchronous check (e.g. a question to Asterisk) holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.1)

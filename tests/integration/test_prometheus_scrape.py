@@ -1,5 +1,5 @@
-"""A real Prometheus (Debian's) scrapes the exporter while SIPp places calls with known
-outcomes; the numbers Prometheus stores match the truth and `hotline report`."""
+"""A real Prometheus (Debian's) scrapes the service's own /metrics while SIPp places
+calls with known outcomes; the numbers Prometheus stores match the truth and `hotline report`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fastapi import FastAPI
 
-from ivr.api.server import HttpServer
 from ivr.domain.events import EventKind
 from ivr.journal.queries import report
-from metrics.exporter import Exporter, Sources
-from metrics.http import add_metrics_route
 
 from . import sipp
 from .harness import HotlineUnderTest
@@ -36,16 +32,8 @@ async def prometheus(fresh: HotlineUnderTest, tmp_path: Path) -> AsyncIterator[s
         if os.environ.get("CI") == "true":
             pytest.fail("prometheus is not installed (apt-get install prometheus)")
         pytest.skip("prometheus is not installed")
-    assert fresh.journal is not None and fresh.controller is not None
-    exporter = Exporter(Sources(
-        store=fresh.journal.store, config=lambda: fresh.config, live=fresh.controller.live,
-        health=fresh.controller, writer_stats=lambda: fresh.journal.writer.stats,  # type: ignore[union-attr]
-    ))
-    app = FastAPI()
-    add_metrics_route(app, exporter)
-    metrics_port, prom_port = free_port(), free_port()
-    server = HttpServer(app, "127.0.0.1", metrics_port)
-    await server.start()
+    # the service's own /metrics, as `hotline run` serves it
+    metrics_port, prom_port = fresh.ports.service, free_port()
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         f"rule_files: ['{RULES}']\n"
@@ -64,7 +52,6 @@ async def prometheus(fresh: HotlineUnderTest, tmp_path: Path) -> AsyncIterator[s
     finally:
         process.terminate()
         await process.wait()
-        await server.stop()
 
 
 async def query(url: str, promql: str) -> dict[str, float]:

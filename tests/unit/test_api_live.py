@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ivr.api.live_view import ControllerLiveView, StaticLiveView
+from ivr.api.live_view import StaticLiveView
+from ivr.app import ControllerLiveView
 from ivr.auth.roles import Role
 from ivr.callflow.call import Call, CallState
 from ivr.live import LiveState
@@ -74,13 +75,19 @@ def test_the_controller_view_reads_the_running_controller() -> None:
         ari=SimpleNamespace(connected=connected),
         ami=SimpleNamespace(connected=False),
     )
-    view = ControllerLiveView(controller)  # type: ignore[arg-type]
+    view = ControllerLiveView(lambda: controller)  # type: ignore[arg-type,return-value]
     assert view.state() is controller.live
     assert [(c.linkedid, c.state) for c in view.calls_in_ivr()] == [("l9", "menu")]
     assert not view.ari_connected() and not view.ami_connected()
     connected.set()
     controller.ami.connected = True
     assert view.ari_connected() and view.ami_connected()
+
+
+def test_without_a_controller_the_view_is_empty_and_disconnected() -> None:
+    view = ControllerLiveView(lambda: None)
+    assert view.calls_in_ivr() == [] and view.state().agents == {}
+    assert not view.ari_connected() and not view.ami_connected()
 
 
 async def test_ready_when_everything_is_up(api: Harness) -> None:

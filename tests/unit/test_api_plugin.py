@@ -1,6 +1,6 @@
-"""The service's wiring of the API: from the controller, the Asterisk stack and the
-journal; recordings mapped from Asterisk's view to the host's, never outside the
-voicemail directory; the callback sync runs until stopped."""
+"""The service's API, built from what the composition root owns (config, clock, live
+view, ARI, the Asterisk stack, the journal); recordings mapped from Asterisk's view to
+the host's, never outside the voicemail directory; the callback sync runs until stopped."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from ivr.api.plugin import build_api, voicemail_mapper
+from ivr.app import ControllerLiveView
 from ivr.clock import FixedClock
 from ivr.config import load_config
 from ivr.journal.store import Store
@@ -64,8 +65,12 @@ async def test_the_api_of_the_running_service(tmp_path: Path) -> None:
     async def reload() -> None:
         reloads.append(1)
 
-    api = build_api(controller, fake_stack(tmp_path), store, tmp_path / "hotline.toml",  # type: ignore[arg-type]
-                    reload)
+    api = build_api(
+        config=lambda: config, clock=FixedClock(NOW),
+        live=ControllerLiveView(lambda: controller),  # type: ignore[arg-type,return-value]
+        ari=controller.ari, stack=fake_stack(tmp_path), journal=store,  # type: ignore[arg-type]
+        config_path=tmp_path / "hotline.toml", reload=reload,
+    )
     try:
         api.start()
         for _ in range(100):
