@@ -114,6 +114,7 @@ class Hotline:
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
+            routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
         ))
         add_metrics_route(self.api.app, self.exporter)
         service = self.config.service

@@ -74,7 +74,7 @@ class Sources:
     writer_stats: Callable[[], WriterStats] | None = None
     callbacks_owed: Callable[[], dict[str, int]] | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    # the clock routing reads (HOTLINE_NOW may shift it), for "in service hours"
+    # the clock routing reads (HOTLINE_NOW or a test may shift it), for "in service hours"
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
 
 

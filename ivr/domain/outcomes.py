@@ -9,8 +9,8 @@ The outcome, decided once the call has ended (`call_ended`), first match wins:
 1. `busy`: the line was full (`call_rejected_busy`).
 2. `answered_by_agent` / `answered_by_oncall`: a person answered.
 3. `voicemail`: the caller reached the beep (`voicemail_recording`), even if they then
-   said nothing (an empty message: `voicemail_seconds` 0); before the beep they are
-   `abandoned` at `voicemail_prompt`.
+   said nothing (an empty message: no `voicemail_speech` from Asterisk's talk detection);
+   before the beep they are `abandoned` at `voicemail_prompt`.
 4. `ivr_completed`: the caller heard an announcement that answers the call
    (`announcement_completed`) and nothing came after.
 5. `abandoned`: the caller hung up: explicitly (`caller_hung_up`, `queue_abandoned`), or
@@ -32,8 +32,12 @@ for a person), otherwise from arrival, to the moment the caller left.
 A call whose end was never reported is closed by the store after a while with a
 `call_ended` marked `lost` (end cause "lost"); a real `call_ended` always wins over it.
 
-A channel that never reached a hotline line (no line in any event) gets a record with
-`line == ""`; it counts in no rate.
+The times of SPEC §3 (rings on the answering phone, queue time, service level, speed
+of answer, handling time) are measured here once: see `ivr.domain.record`.
+
+A channel that never reached a hotline line (no line in any event: a refused INVITE)
+folds to a record with `line == ""`; it is no call, the store keeps no row of it, and
+it counts in no rate.
 """
 
 from __future__ import annotations

@@ -5,15 +5,20 @@ from the queue entry, speed of answer from the menu key."""
 
 from __future__ import annotations
 
+import uuid
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from ivr.auth.roles import Role
+from ivr.auth.tokens import TokenStore
 from ivr.domain.events import EventKind
 from ivr.domain.record import AbandonPlace, CallRecord, Outcome
-from ivr.journal.queries import report
+from ivr.journal.queries import day_range, report
 
 from . import sipp
 from .harness import HotlineUnderTest
@@ -303,3 +308,58 @@ async def test_a_refused_invite_is_no_call_and_is_counted_by_reason(
     assert not [r for r in await store.calls(limit=1000) if not r.line]
     after = await store.refused_totals()
     assert after.get("unknown_number", 0) - before.get("unknown_number", 0) == 1
+
+
+async def test_report_metrics_and_api_show_the_same_numbers(fresh: HotlineUnderTest) -> None:
+    """After real calls (this one's and every earlier test's), `hotline report`'s numbers,
+    the API's day report and the service's own /metrics agree measure by measure."""
+    assert fresh.journal is not None
+    await agent_answers_after(fresh, 7.0, "agree-answered")
+    fresh.set_now(SATURDAY_NIGHT)
+    silent = await sipp.call(
+        fresh.call_dir("agree-voicemail"), fresh.ports.sip, "95007", remote_hangup=True
+    )
+    assert await silent.wait(60) == 0, silent.log()
+    await fresh.journal.writer.flush()
+    store, config = fresh.journal.store, fresh.config
+    today = datetime.now(config.hotline.zone).date()
+    day = await report(store, *day_range(today, config.hotline.zone),
+                       zone=config.hotline.zone, targets=config.targets.values)
+    measured = [rate for rate in day.kpi.all if rate.value is not None]
+    assert len(measured) >= 8, [rate.name for rate in day.kpi.all]
+    issued = await TokenStore(store.engine).create(
+        f"agree-{uuid.uuid4().hex[:6]}", Role.viewer, datetime.now(UTC)
+    )
+    base = f"http://127.0.0.1:{fresh.ports.service}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(
+            f"{base}/api/reports/day", params={"day": today.isoformat()},
+            headers={"Authorization": f"Bearer {issued.secret}"},
+        ) as response:
+            assert response.status == 200, await response.text()
+            api = (await response.json())["total"]
+        async with session.get(f"{base}/metrics") as response:
+            exposition = await response.text()
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+    for rate in day.kpi.all:
+        shown = api["rates"][rate.name]
+        assert (shown["numerator"], shown["denominator"]) == (rate.numerator, rate.denominator)
+        assert shown["value"] == rate.value
+        family = "hotline_ratio" if rate.unit == "share" else "hotline_average"
+        key = (family, (("kind", rate.name), ("line", "all"), ("period", "today")))
+        if rate.value is None:
+            assert key not in samples, rate.name
+        else:
+            assert samples[key] == pytest.approx(rate.value), rate.name
+    assert api["offered"] == day.tally.offered
+    assert api["outcomes"] == {o.value: n for o, n in day.tally.outcomes().items()}
+    totals = await store.totals()
+    for counter, column in (("hotline_calls_offered_total", "offered"),
+                            ("hotline_calls_queued_total", "queued"),
+                            ("hotline_voicemails_empty_total", "voicemail_empty")):
+        exported = sum(v for (name, _), v in samples.items() if name == counter)
+        assert exported == sum(getattr(t, column) for t in totals.values()), counter

@@ -3,7 +3,9 @@ report the CLI prints, every configured line is exported from zero."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -73,3 +75,19 @@ async def test_a_scrape_shows_the_stored_calls(tmp_path: Path) -> None:
                  period="today") == 8 / 3
     assert value(found, "hotline_calls_waiting") == 1
     assert value(found, "hotline_ari_connected") == 0
+
+
+async def test_in_service_hours_follows_the_clock_routing_reads(tmp_path: Path) -> None:
+    """The gauge asks the routing clock, not the wall clock the periods are cut by."""
+    config = load_config(EXAMPLE)
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/j.sqlite3", line_modes=MODES)
+    await store.migrate()
+    night = datetime(2026, 11, 3, 23, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    try:
+        for routing, expected in ((T0, 1.0), (night, 0.0)):
+            exporter = Exporter(Sources(store=store, config=lambda: config, clock=lambda: T0,
+                                        routing_clock=lambda at=routing: at))
+            found = samples(await exporter.render())
+            assert value(found, "hotline_in_service_hours") == expected, routing
+    finally:
+        await store.close()
