@@ -136,3 +136,32 @@ def test_recorded_prompt_files_are_relative_to_the_config_file(tmp_path: Path) -
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
     assert config.prompts.greeting.file == tmp_path / "etc" / "sounds" / "hello.wav"
+
+
+def test_a_line_named_all_is_refused_it_names_every_line_in_reports() -> None:
+    text = example_text().replace('name = "legacy"', 'name = "all"')
+    problems = problems_of(text)
+    assert any("may not be named 'all'" in problem for problem in problems), problems
+
+
+def test_the_announcement_key_must_be_free_and_have_its_prompt() -> None:
+    taken = example_text().replace('announcement_key = "9"', 'announcement_key = "1"')
+    assert any("also a key of menu.keys" in p for p in problems_of(taken))
+    silent = "\n".join(
+        line for line in example_text().splitlines() if not line.startswith("announcement =")
+    )
+    assert any("needs a [prompts] announcement" in p for p in problems_of(silent))
+
+
+def test_the_targets_of_every_measure_have_the_seeds_defaults() -> None:
+    targets = example_config().targets.values
+    assert (targets.auto_answer, targets.transfer_answer, targets.manual_answer) == (
+        0.98, 0.85, 0.90
+    )
+    assert (targets.no_answer, targets.average_rings, targets.average_queue_seconds) == (
+        0.0, 3.0, 20.0
+    )
+    assert (targets.service_level, targets.service_level_seconds) == (0.80, 20.0)
+    assert (targets.handling_min_seconds, targets.handling_max_seconds) == (210.0, 330.0)
+    band = example_text().replace("handling_min_seconds = 210", "handling_min_seconds = 400")
+    assert any("handling_min_seconds is above" in p for p in problems_of(band))
