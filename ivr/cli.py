@@ -272,6 +272,46 @@ def report(
     typer.echo(text)
 
 
+ROSTER_OPTION = typer.Option(
+    None, help="roster CSV (date,start,end,agent); default data_dir/rosters/<month>.csv"
+)
+FORECAST_CSV_OPTION = typer.Option(None, "--csv", help="also write every half hour here")
+
+
+@app.command()
+def forecast(
+    month: str = typer.Option(..., help="the local month to staff, YYYY-MM"),
+    weeks: int = typer.Option(8, min=1, max=104, help="weeks of history to learn from"),
+    roster: Path | None = ROSTER_OPTION,
+    csv_out: Path | None = FORECAST_CSV_OPTION,
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Agents needed per half hour of a month (R9, Erlang C) from the journal's history;
+    with a roster, the half hours it leaves short. Exit status 1 when the roster is short."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from ivr.domain.roster import RosterError
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.journal.forecast import forecast_command
+
+    config = config_or_exit(config_path)
+    try:
+        result = asyncio.run(forecast_command(
+            config, month, datetime.now(UTC), weeks=weeks, roster=roster, csv_out=csv_out
+        ))
+    except (ValueError, OSError) as exc:  # RosterError is a ValueError
+        kind = "roster" if isinstance(exc, RosterError | OSError) else "forecast"
+        typer.echo(f"hotline forecast: {kind}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline forecast: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(result.table)
+    if result.shortfalls:
+        raise typer.Exit(1)
+
+
 journal_app = typer.Typer(no_args_is_help=True, help="The call journal's own upkeep.")
 app.add_typer(journal_app, name="journal")
 

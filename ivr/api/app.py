@@ -27,6 +27,7 @@ from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources.forecast import router as forecast_router
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
@@ -88,6 +89,7 @@ def create_api(services: ApiServices) -> FastAPI:
         callbacks.router,
         voicemail.router,
         config.router,
+        forecast_router,
     ):
         app.include_router(router)
     _errors(app)

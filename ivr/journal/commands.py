@@ -32,7 +32,7 @@ async def list_calls(
     zone = config.hotline.zone
     start = _local_time(since, config) if since else None
     wanted = _outcome(outcome) if outcome else None
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         records = await store.calls(
             since=start,
             line=line,
@@ -59,7 +59,7 @@ async def period_report(
         assert month is not None
         start, end = month_range(month, zone)
         title = f"{config.hotline.name}: month {month}"
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         result = await report(
             store, start, end, line=line, zone=zone, targets=config.targets.values
         )
@@ -68,12 +68,13 @@ async def period_report(
 
 async def refold_journal(config: HotlineConfig) -> int:
     """Every stored call folded again by this version's rules and the config's settings."""
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         return await store.refold()
 
 
 @asynccontextmanager
-async def _journal(config: HotlineConfig) -> AsyncIterator[Store]:
+async def open_journal(config: HotlineConfig) -> AsyncIterator[Store]:
+    """The journal store for a command (read-only use), closed after."""
     store = open_store(config)
     where = make_url(store.url).render_as_string(hide_password=True)
     try:
