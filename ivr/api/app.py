@@ -27,6 +27,7 @@ from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
@@ -90,6 +91,7 @@ def create_api(services: ApiServices) -> FastAPI:
         voicemail.router,
         config.router,
         forecast_router,
+        documents_router,
     ):
         app.include_router(router)
     _errors(app)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import HotlineConfig
 from ivr.domain.record import Outcome
+from ivr.journal.export import calls_csv, calls_json
 from ivr.journal.queries import day_range, month_range, report
 from ivr.journal.report_text import render_calls, render_report
 from ivr.journal.service import open_store
@@ -28,6 +29,7 @@ async def list_calls(
     outcome: str | None,
     callbacks_only: bool,
     limit: int,
+    fmt: str = "text",
 ) -> str:
     zone = config.hotline.zone
     start = _local_time(since, config) if since else None
@@ -40,6 +42,10 @@ async def list_calls(
             callback_needed=True if callbacks_only else None,
             limit=limit,
         )
+    if fmt == "json":
+        return calls_json(records, zone, config.person_name)
+    if fmt == "csv":
+        return calls_csv(records, zone, config.person_name)
     if not records:
         return "no calls found"
     return render_calls(records, zone, config.person_name)

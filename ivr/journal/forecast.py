@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -80,7 +81,36 @@ async def month_forecast(
         days = month_days(month)
     except ValueError as exc:
         raise ValueError(f"{month!r} is not a month like 2026-12") from exc
-    history = await read_history(store, config, history_days(min(days[0], today), weeks))
+    return await days_forecast(store, config, month, days, min(days[0], today), weeks)
+
+
+async def days_forecast(
+    store: Store,
+    config: HotlineConfig,
+    label: str,
+    days: list[date],
+    history_end: date,
+    weeks: int = DEFAULT_WEEKS,
+) -> MonthForecast:
+    """The forecast of consecutive local `days` from the `weeks` whole weeks of history
+    before `history_end`."""
+    history = await read_history(store, config, history_days(history_end, weeks))
+    targets = config.targets
+    assumptions, slots = forecast_days(
+        days,
+        config.schedule.day_kind,
+        open_check(config),
+        history,
+        service_level=targets.service_level,
+        service_level_seconds=targets.service_level_seconds,
+        answer_target=targets.transfer_answer,
+        max_wait_seconds=config.queue.max_wait_seconds,
+    )
+    return MonthForecast(label, assumptions, slots)
+
+
+def open_check(config: HotlineConfig) -> Callable[[date, int], bool]:
+    """Whether a service other than emergency is open in (part of) a local half hour."""
     schedule = config.schedule
     services = [s for s in Service if s is not Service.emergency]
     opened: dict[date, frozenset[int]] = {}
@@ -91,18 +121,7 @@ async def month_forecast(
             opened[day] = open_slots(spans)
         return slot in opened[day]
 
-    targets = config.targets
-    assumptions, slots = forecast_days(
-        days,
-        schedule.day_kind,
-        is_open,
-        history,
-        service_level=targets.service_level,
-        service_level_seconds=targets.service_level_seconds,
-        answer_target=targets.transfer_answer,
-        max_wait_seconds=config.queue.max_wait_seconds,
-    )
-    return MonthForecast(month, assumptions, slots)
+    return is_open
 
 
 # -- rosters ------------------------------------------------------------------------------
