@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 # app_queue's member Status values (AST_DEVICE_*)
@@ -73,19 +74,15 @@ class LiveState:
     def _on_QueueCallerJoin(self, event: Mapping[str, str]) -> None:
         caller = event.get("Uniqueid", "")
         self.waiting.add(caller)
-        try:
+        with suppress(KeyError, ValueError):  # no Timestamp: the wait is not known
             self.waiting_since.setdefault(caller, float(event["Timestamp"]))
-        except (KeyError, ValueError):
-            pass
 
     def _on_QueueEntry(self, event: Mapping[str, str]) -> None:
         caller = event.get("Uniqueid", "")
         self.waiting.add(caller)
-        try:  # QueueStatus' entries say how long the caller has waited
+        with suppress(KeyError, ValueError):  # QueueStatus' entries say how long they waited
             wait = float(event["Wait"])
             self.waiting_since.setdefault(caller, float(event["Timestamp"]) - wait)
-        except (KeyError, ValueError):
-            pass
 
     def _on_QueueCallerLeave(self, event: Mapping[str, str]) -> None:
         self._left(event.get("Uniqueid", ""))
