@@ -14,14 +14,13 @@ from ivr.callbacks.store import CallbackStore, MonthCounts
 from ivr.config import HotlineConfig
 from ivr.domain.forecast import SLOTS, MonthForecast
 from ivr.domain.staffing import staffing
-from ivr.domain.tally import Tally
 from ivr.journal.forecast import DEFAULT_WEEKS, days_forecast, read_history
+from ivr.journal.heatmap import weekday_hour
 from ivr.journal.queries import Report, day_range, month_range, report
 from ivr.journal.store import Store
 
 Kind = Literal["week", "month"]
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-LOST = ("outcome_busy", "outcome_abandoned", "outcome_failed")  # the calls the hotline lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +100,7 @@ async def build_document(
         start, _ = day_range(first_day, zone)
         _, end = day_range(last_day, zone)
     result = await report(store, start, end, line=line, zone=zone, targets=config.targets.values)
-    offered = [[0] * 24 for _ in range(7)]
-    lost = [[0] * 24 for _ in range(7)]
-    for row in await store.stats(result.start, result.end, line):
-        local = row.bucket_start.astimezone(zone)
-        tally = row.tally
-        offered[local.weekday()][local.hour] += tally.offered
-        lost[local.weekday()][local.hour] += sum(getattr(tally, name) for name in LOST)
+    grids = await weekday_hour(store, result.start, result.end, zone, line)
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     forecast = await days_forecast(store, config, label, days, first_day, weeks)
     actual = await read_history(store, config, days)
@@ -143,14 +136,10 @@ async def build_document(
         first_day=first_day,
         last_day=last_day,
         report=result,
-        offered=tuple(tuple(row) for row in offered),
-        lost=tuple(tuple(row) for row in lost),
+        offered=grids.offered,
+        lost=grids.lost,
         callbacks=await CallbackStore(store.engine).month_counts(start, end),
         forecast=forecast,
         days=tuple(comparisons),
         generated_at=now or datetime.now(UTC),
     )
-
-
-def lost_of(tally: Tally) -> int:
-    return sum(getattr(tally, name) for name in LOST)

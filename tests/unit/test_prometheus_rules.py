@@ -69,6 +69,7 @@ GAUGES = frozenset(
         "hotline_ami_connected",
         "hotline_last_event_age_seconds",
         "hotline_journal_spooled_events",
+        "hotline_weekday_hour_calls",
     }
 )
 HISTOGRAM_SERIES = frozenset(
@@ -201,12 +202,14 @@ def test_the_exported_metric_list_is_the_exporters() -> None:
     rules and the dashboard are checked against the real exporter."""
     from ivr.config import load_config
     from metrics.exporter import HotlineCollector, Sources
+    from metrics.weekday_hour import WeekdayHourCollector
 
     config = load_config(ROOT / "hotline.example.toml")
     sources = Sources(store=cast(Any, None), config=lambda: config, health=_Health())
     kinds: dict[str, set[str]] = {}
     targets: dict[str, set[tuple[str, ...]]] = {}
-    for family in HotlineCollector(sources).collect():
+    grids = WeekdayHourCollector(cast(Any, None), sources.config, sources.clock)
+    for family in [*HotlineCollector(sources).collect(), *grids.collect()]:
         name = f"{family.name}_total" if family.type == "counter" else family.name
         kinds.setdefault(family.type, set()).add(name)
         for sample in family.samples:

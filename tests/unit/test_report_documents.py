@@ -205,3 +205,26 @@ async def test_the_api_serves_the_same_document(tmp_path: Path) -> None:
         assert both.status_code == 422
         no_such_week = await api.get("/api/reports/document?week=2025-W53", Role.supervisor)
         assert no_such_week.status_code == 422
+
+
+async def test_the_exporters_weekday_hour_grid_is_the_documents(tmp_path: Path) -> None:
+    from metrics.exporter import Exporter, Sources
+
+    async with harness(tmp_path, a_day()) as api:  # a Tuesday morning, 10:00-10:55 local
+        config = api.services.config()
+        exporter = Exporter(Sources(store=api.store, config=lambda: config,
+                                    clock=lambda: T0 + timedelta(days=7)))
+        text = (await exporter.render()).decode()
+        cell = re.compile(r'hotline_weekday_hour_calls\{hour="(\d+)",kind="(\w+)",line="(\w+)",'
+                          r'weekday="(\w+)"\} (\S+)')
+        values = {(h, k, line, w): float(v) for h, k, line, w, v in cell.findall(text)}
+        assert len(values) == 2 * 7 * 24 * (len(config.lines) + 1)
+        assert values[("10", "offered", "all", "Tue")] == 8
+        assert values[("10", "offered", "main", "Tue")] == 7  # one came on the legacy line
+        assert sum(v for (_, k, line, _), v in values.items()
+                   if (k, line) == ("offered", "all")) == 8
+        from ivr.reporting.document import build_document
+
+        document = await build_document(api.store, config, "month", "2026-11")
+        lost = document.lost[1][10]
+        assert values[("10", "lost", "all", "Tue")] == lost > 0
