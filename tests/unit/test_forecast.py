@@ -316,3 +316,23 @@ async def test_the_api_gives_the_forecast_to_supervisors_with_the_rosters_shortf
         (rosters / "2026-12.csv").write_text("nonsense\n", encoding="utf-8")
         refused = await api.get("/api/forecast?month=2026-12", Role.supervisor)
         assert refused.status_code == 422 and "header" in refused.json()["detail"]
+
+
+async def test_the_exporter_gives_the_forecast_of_the_current_half_hour(tmp_path: Path) -> None:
+    from metrics.exporter import Exporter, Sources
+
+    path = await seeded(tmp_path, per_monday=12)
+    config = load_config(path)
+    store = open_store(config)
+    monday_ten = datetime(2026, 11, 2, 2, 10, tzinfo=UTC)  # Monday 10:10 in Shanghai
+    now = [monday_ten]
+    try:
+        exporter = Exporter(Sources(store=store, config=lambda: config, clock=lambda: now[0]))
+        text = (await exporter.render()).decode()
+        assert f"hotline_forecast_agents {float(staffing(12, HANDLING).agents)}" in text
+        assert "hotline_forecast_calls 12.0" in text
+        now[0] = monday_ten.replace(hour=3)  # 11:10: no calls for a person then
+        text = (await exporter.render()).decode()
+        assert "hotline_forecast_agents 0.0" in text
+    finally:
+        await store.close()

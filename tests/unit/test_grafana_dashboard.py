@@ -263,3 +263,11 @@ def test_a_true_weekday_by_hour_heatmap_of_offered_and_lost_calls() -> None:
         assert sorted(order, key=order.get)[1:] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         assert panel["options"]["calculate"] is False
         assert panel["gridPos"]["w"] >= 12
+
+
+def test_the_forecast_is_drawn_against_the_agents_logged_in() -> None:
+    (panel,) = [p for p in panels(dashboard())
+                if any("hotline_forecast_agents" in t["expr"] for t in p.get("targets", []))]
+    text = " ".join(t["expr"] for t in panel["targets"])
+    assert 'hotline_agents{state="logged_in"}' in text
+    assert panel["type"] == "timeseries"

@@ -113,17 +113,17 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def served(api: Harness, profile: Path) -> AsyncIterator[tuple[int, Any]]:
+async def served(app: Any, profile: Path) -> AsyncIterator[tuple[int, Any]]:
     """The API on a loopback port (uvicorn, in this event loop) and a headless chromium."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     serving = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn sets the flag once it listens
         if serving.done():
             serving.result()  # it could not start: its error
         await asyncio.sleep(0.02)
-    browser = await asyncio.to_thread(_browser, profile)
+    browser = await asyncio.to_thread(browser_for, profile)
     try:
         yield port, browser
     finally:
@@ -132,7 +132,7 @@ async def served(api: Harness, profile: Path) -> AsyncIterator[tuple[int, Any]]:
         await serving
 
 
-def _browser(profile: Path) -> Any:
+def browser_for(profile: Path) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -151,7 +151,7 @@ def _browser(profile: Path) -> Any:
 async def test_the_wallboard_in_chromium_follows_the_floor_live(
     api: Harness, tmp_path: Path
 ) -> None:
-    async with served(api, tmp_path / "profile") as (port, browser):
+    async with served(api.app, tmp_path / "profile") as (port, browser):
         await follows_the_floor(api, port, browser, tmp_path)
 
 
@@ -218,7 +218,7 @@ async def test_without_a_token_the_page_says_how_to_get_one(api: Harness, tmp_pa
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    async with served(api, tmp_path / "profile") as (port, browser):
+    async with served(api.app, tmp_path / "profile") as (port, browser):
         await asyncio.to_thread(browser.get, f"http://127.0.0.1:{port}/wallboard#token=hl_bad")
         login = browser.find_element(By.ID, "login")
         await asyncio.to_thread(
