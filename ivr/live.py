@@ -24,6 +24,12 @@ class AgentState:
     paused: bool = False
 
     @property
+    def endpoint(self) -> str:
+        """The member's PJSIP endpoint: app_queue names a member by its interface
+        ("PJSIP/agent1") unless it was added with a name of its own."""
+        return self.interface.rpartition("/")[2] or self.name
+
+    @property
     def state(self) -> str:
         if self.status in OFFLINE:
             return "logged_out"

@@ -55,7 +55,7 @@ async def snapshot(ctx: ApiContext, now: datetime) -> dict[str, Any]:
     names = config.person_name
     agents = sorted(
         (
-            {"name": names(a.name) or a.name, "endpoint": a.name, "state": a.state}
+            {"name": names(a.endpoint) or a.name, "endpoint": a.endpoint, "state": a.state}
             for a in state.agents.values()
         ),
         key=lambda a: (STATE_ORDER.get(a["state"], 9), a["name"]),

@@ -18,7 +18,7 @@ import pytest
 
 from ivr.api.app import create_api
 from ivr.api.context import ApiServices
-from ivr.api.live_view import ControllerLiveView
+from ivr.app import ControllerLiveView
 from ivr.auth.roles import Role
 from ivr.auth.tokens import TokenStore
 from ivr.domain.events import EventKind
@@ -54,7 +54,7 @@ async def test_the_wallboard_shows_real_calls_as_the_api_does(
         journal=store,
         config=lambda: fresh.config,
         config_path=fresh.config_path,
-        live=ControllerLiveView(fresh.controller),
+        live=ControllerLiveView(lambda: fresh.controller),
         reload=_nothing,
         voicemail_path=lambda path: path,
     )
@@ -102,8 +102,14 @@ async def test_the_wallboard_shows_real_calls_as_the_api_does(
             await until(lambda: shown("talking") == "1" and shown("waiting") == "0")
             live = await api("/api/live")
             assert (live["waiting"], live["talking"]) == (0, 1)
-            busy = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#agents li.busy")]
-            assert any(name.startswith(("agent one", "agent two")) for name in busy), busy
+            page_agents = {
+                (e.find_element(By.CLASS_NAME, "name").text, e.get_attribute("class"))
+                for e in browser.find_elements(By.CSS_SELECTOR, "#agents li")
+            }
+            assert page_agents == {(a["name"], a["state"]) for a in live["agents"]}
+            # by their configured names (app_queue knows them as PJSIP/agent1, PJSIP/agent2)
+            assert {name for name, _ in page_agents} <= {"agent one", "agent two"}
+            assert "busy" in {state for _, state in page_agents}
             screenshot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "during-call.png"
             assert browser.save_screenshot(str(screenshot))
             assert await caller.wait(60) == 0, caller.log()
