@@ -36,7 +36,8 @@ def busy_floor(live: LiveState, joined_ago: float = 42.0) -> None:
     for event in [
         {"Event": "QueueMember", "Interface": "PJSIP/agent1", "MemberName": "agent1",
          "Status": "1", "Paused": "0"},
-        {"Event": "QueueMember", "Interface": "PJSIP/agent2", "MemberName": "agent2",
+        # as app_queue reports a member added without a name: named by its interface
+        {"Event": "QueueMember", "Interface": "PJSIP/agent2", "MemberName": "PJSIP/agent2",
          "Status": "2", "Paused": "0"},
         {"Event": "QueueCallerJoin", "Uniqueid": "u1", "Timestamp": str(now - 100)},
         {"Event": "AgentConnect", "Uniqueid": "u1"},
