@@ -226,15 +226,19 @@ def calls(
     ),
     callbacks: bool = typer.Option(False, "--callbacks", help="only calls owed a callback"),
     limit: int = typer.Option(50, min=1, max=100_000, help="at most this many, newest first"),
+    fmt: str = typer.Option("text", "--format", help="text, json or csv"),
 ) -> None:
-    """Recent calls from the journal, newest first."""
+    """Recent calls from the journal, newest first (json and csv: for scripts)."""
     import asyncio
 
     from ivr.journal.commands import JournalUnavailable, list_calls
 
+    if fmt not in ("text", "json", "csv"):
+        typer.echo("hotline calls: --format is text, json or csv", err=True)
+        raise typer.Exit(2)
     config = config_or_exit(config_path)
     try:
-        text = asyncio.run(list_calls(config, since, line, outcome, callbacks, limit))
+        text = asyncio.run(list_calls(config, since, line, outcome, callbacks, limit, fmt))
     except ValueError as exc:
         typer.echo(f"hotline calls: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -242,34 +246,105 @@ def calls(
         typer.echo(f"hotline calls: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(text)
+
+
+REPORT_OUTPUT = typer.Option(None, "--output", "-o", help="write the document to this file")
 
 
 @app.command()
 def report(
     config_path: Path = CONFIG_OPTION,
     day: str | None = typer.Option(None, help="a local day, YYYY-MM-DD"),
+    week: str | None = typer.Option(None, help="an ISO week, YYYY-Www (e.g. 2026-W45)"),
     month: str | None = typer.Option(None, help="a local month, YYYY-MM"),
     line: str | None = typer.Option(None, help="only this line (its name)"),
+    fmt: str = typer.Option(
+        "text", "--format", help="text, json, csv, html or pdf (week and month documents)"
+    ),
+    output: Path | None = REPORT_OUTPUT,
 ) -> None:
-    """The connection-rate report (SPEC §3) of a day or a month, against the targets."""
+    """The connection-rate report (SPEC §3) of a day, a week or a month against the
+    targets; for a week or a month also the report document (heatmaps, distributions,
+    callbacks, the forecast against what happened) as text, JSON, CSV, HTML or PDF."""
     import asyncio
 
     from ivr.journal.commands import JournalUnavailable, period_report
+    from ivr.reporting.render import FORMATS
 
-    if (day is None) == (month is None):
-        typer.echo("hotline report: give exactly one of --day YYYY-MM-DD or --month YYYY-MM",
-                   err=True)
+    if sum(x is not None for x in (day, week, month)) != 1:
+        typer.echo("hotline report: give exactly one of --day YYYY-MM-DD, --week YYYY-Www "
+                   "or --month YYYY-MM", err=True)
+        raise typer.Exit(2)
+    if fmt not in FORMATS or (day is not None and fmt != "text"):
+        typer.echo(f"hotline report: --format is one of {', '.join(FORMATS)} "
+                   "(a day: text only)", err=True)
+        raise typer.Exit(2)
+    if fmt in ("html", "pdf") and output is None:
+        typer.echo(f"hotline report: a {fmt} document needs --output FILE", err=True)
         raise typer.Exit(2)
     config = config_or_exit(config_path)
     try:
-        text = asyncio.run(period_report(config, day=day, month=month, line=line))
+        if day is not None:
+            data = asyncio.run(period_report(config, day=day, month=None, line=line)).encode()
+        else:
+            from ivr.reporting.commands import report_document
+            from ivr.reporting.document import Kind
+
+            kind: Kind = "week" if week is not None else "month"
+            label = week if week is not None else month
+            assert label is not None
+            data = asyncio.run(report_document(config, kind, label, fmt, line))
     except ValueError as exc:
         typer.echo(f"hotline report: {exc}", err=True)
         raise typer.Exit(2) from exc
     except JournalUnavailable as exc:
         typer.echo(f"hotline report: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(text)
+    if output is not None:
+        output.write_bytes(data)
+        typer.echo(f"{output}: {len(data)} bytes ({fmt})", err=True)
+    else:
+        typer.echo(data.decode("utf-8"))
+
+
+ROSTER_OPTION = typer.Option(
+    None, help="roster CSV (date,start,end,agent); default data_dir/rosters/<month>.csv"
+)
+FORECAST_CSV_OPTION = typer.Option(None, "--csv", help="also write every half hour here")
+
+
+@app.command()
+def forecast(
+    month: str = typer.Option(..., help="the local month to staff, YYYY-MM"),
+    weeks: int = typer.Option(8, min=1, max=104, help="weeks of history to learn from"),
+    roster: Path | None = ROSTER_OPTION,
+    csv_out: Path | None = FORECAST_CSV_OPTION,
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Agents needed per half hour of a month (R9, Erlang C) from the journal's history;
+    with a roster, the half hours it leaves short. Exit status 1 when the roster is short."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from ivr.domain.roster import RosterError
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.journal.forecast import forecast_command
+
+    config = config_or_exit(config_path)
+    try:
+        result = asyncio.run(forecast_command(
+            config, month, datetime.now(UTC), weeks=weeks, roster=roster, csv_out=csv_out
+        ))
+    except (ValueError, OSError) as exc:  # RosterError is a ValueError
+        kind = "roster" if isinstance(exc, RosterError | OSError) else "forecast"
+        typer.echo(f"hotline forecast: {kind}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline forecast: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(result.table)
+    if result.shortfalls:
+        raise typer.Exit(1)
 
 
 journal_app = typer.Typer(no_args_is_help=True, help="The call journal's own upkeep.")

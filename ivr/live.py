@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 # app_queue's member Status values (AST_DEVICE_*)
@@ -23,6 +24,12 @@ class AgentState:
     paused: bool = False
 
     @property
+    def endpoint(self) -> str:
+        """The member's PJSIP endpoint: app_queue names a member by its interface
+        ("PJSIP/agent1") unless it was added with a name of its own."""
+        return self.interface.rpartition("/")[2] or self.name
+
+    @property
     def state(self) -> str:
         if self.status in OFFLINE:
             return "logged_out"
@@ -39,6 +46,8 @@ class AgentState:
 class LiveState:
     agents: dict[str, AgentState] = field(default_factory=dict)
     waiting: set[str] = field(default_factory=set)  # caller channels in the queue
+    # when each waiting caller joined the queue (AMI's Timestamp, epoch seconds)
+    waiting_since: dict[str, float] = field(default_factory=dict)
     talking: set[str] = field(default_factory=set)  # caller channels with a person
     recent: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=50))
 
@@ -69,25 +78,42 @@ class LiveState:
         self.agents.pop(event.get("Interface", ""), None)
 
     def _on_QueueCallerJoin(self, event: Mapping[str, str]) -> None:
-        self.waiting.add(event.get("Uniqueid", ""))
+        caller = event.get("Uniqueid", "")
+        self.waiting.add(caller)
+        with suppress(KeyError, ValueError):  # no Timestamp: the wait is not known
+            self.waiting_since.setdefault(caller, float(event["Timestamp"]))
 
     def _on_QueueEntry(self, event: Mapping[str, str]) -> None:
-        self.waiting.add(event.get("Uniqueid", ""))
+        caller = event.get("Uniqueid", "")
+        self.waiting.add(caller)
+        with suppress(KeyError, ValueError):  # QueueStatus' entries say how long they waited
+            wait = float(event["Wait"])
+            self.waiting_since.setdefault(caller, float(event["Timestamp"]) - wait)
 
     def _on_QueueCallerLeave(self, event: Mapping[str, str]) -> None:
-        self.waiting.discard(event.get("Uniqueid", ""))
+        self._left(event.get("Uniqueid", ""))
 
     def _on_AgentConnect(self, event: Mapping[str, str]) -> None:
         caller = event.get("Uniqueid", "")
-        self.waiting.discard(caller)
+        self._left(caller)
         self.talking.add(caller)
+
+    def _left(self, caller: str) -> None:
+        self.waiting.discard(caller)
+        self.waiting_since.pop(caller, None)
+
+    def longest_wait(self, now: float) -> float | None:
+        """Seconds the longest-waiting caller has waited (None: nobody with a known join
+        time is waiting)."""
+        joined = [self.waiting_since[c] for c in self.waiting if c in self.waiting_since]
+        return max(0.0, now - min(joined)) if joined else None
 
     def _on_AgentComplete(self, event: Mapping[str, str]) -> None:
         self.talking.discard(event.get("Uniqueid", ""))
 
     def _on_Hangup(self, event: Mapping[str, str]) -> None:
         uniqueid = event.get("Uniqueid", "")
-        self.waiting.discard(uniqueid)
+        self._left(uniqueid)
         self.talking.discard(uniqueid)
 
     def agents_by_state(self) -> dict[str, int]:

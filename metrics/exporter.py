@@ -36,6 +36,8 @@ from ivr.journal.queries import month_range, report, today_range
 from ivr.journal.store import Store
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
+from metrics.forecast import ForecastCollector
+from metrics.weekday_hour import WeekdayHourCollector
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 FAR = datetime(2200, 1, 1, tzinfo=UTC)
@@ -313,7 +315,13 @@ class Exporter:
         self.collector = HotlineCollector(sources)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self.collector)
+        self.weekday_hour = WeekdayHourCollector(sources.store, sources.config, sources.clock)
+        self.registry.register(self.weekday_hour)
+        self.forecast = ForecastCollector(sources.store, sources.config, sources.clock)
+        self.registry.register(self.forecast)
 
     async def render(self) -> bytes:
         await self.collector.refresh()
+        await self.weekday_hour.refresh()
+        await self.forecast.refresh()
         return generate_latest(self.registry)

@@ -13,6 +13,14 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+# report documents: pdftoppm/pdftotext (tests), a CJK font, what weasyprint loads (pango)
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need_apt+=(fonts-noto-cjk fontconfig)
+ldconfig -p | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p | grep -q libharfbuzz-subset || need_apt+=(libharfbuzz-subset0)
+# the wallboard's browser test: Debian's chromium and its driver, nothing downloaded
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or install them: apt-get install ${need_apt[*]}" >&2

@@ -27,6 +27,9 @@ from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
 from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources.documents import router as documents_router
+from ivr.api.resources.forecast import router as forecast_router
+from ivr.api.resources.wallboard import router as wallboard_router
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
@@ -88,6 +91,9 @@ def create_api(services: ApiServices) -> FastAPI:
         callbacks.router,
         voicemail.router,
         config.router,
+        forecast_router,
+        documents_router,
+        wallboard_router,
     ):
         app.include_router(router)
     _errors(app)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import HotlineConfig
 from ivr.domain.record import Outcome
+from ivr.journal.export import calls_csv, calls_json
 from ivr.journal.queries import day_range, month_range, report
 from ivr.journal.report_text import render_calls, render_report
 from ivr.journal.service import open_store
@@ -28,11 +29,12 @@ async def list_calls(
     outcome: str | None,
     callbacks_only: bool,
     limit: int,
+    fmt: str = "text",
 ) -> str:
     zone = config.hotline.zone
     start = _local_time(since, config) if since else None
     wanted = _outcome(outcome) if outcome else None
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         records = await store.calls(
             since=start,
             line=line,
@@ -40,6 +42,10 @@ async def list_calls(
             callback_needed=True if callbacks_only else None,
             limit=limit,
         )
+    if fmt == "json":
+        return calls_json(records, zone, config.person_name)
+    if fmt == "csv":
+        return calls_csv(records, zone, config.person_name)
     if not records:
         return "no calls found"
     return render_calls(records, zone, config.person_name)
@@ -59,7 +65,7 @@ async def period_report(
         assert month is not None
         start, end = month_range(month, zone)
         title = f"{config.hotline.name}: month {month}"
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         result = await report(
             store, start, end, line=line, zone=zone, targets=config.targets.values
         )
@@ -68,12 +74,13 @@ async def period_report(
 
 async def refold_journal(config: HotlineConfig) -> int:
     """Every stored call folded again by this version's rules and the config's settings."""
-    async with _journal(config) as store:
+    async with open_journal(config) as store:
         return await store.refold()
 
 
 @asynccontextmanager
-async def _journal(config: HotlineConfig) -> AsyncIterator[Store]:
+async def open_journal(config: HotlineConfig) -> AsyncIterator[Store]:
+    """The journal store for a command (read-only use), closed after."""
     store = open_store(config)
     where = make_url(store.url).render_as_string(hide_password=True)
     try:

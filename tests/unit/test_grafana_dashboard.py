@@ -238,3 +238,36 @@ def test_the_provider_loads_the_folder_compose_mounts() -> None:
         assert mounts[source] == f"/etc/grafana/provisioning/{sub}"
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == f"{container_path}/{DASHBOARD.name}"
+
+
+def test_a_true_weekday_by_hour_heatmap_of_offered_and_lost_calls() -> None:
+    """Rows are weekdays, columns hours: the exported 7 x 24 grid turned into a matrix
+    (groupingToMatrix) and drawn as a heatmap of the values as they are (no bucketing)."""
+    grid = re.compile(r'hotline_weekday_hour_calls\{kind="(\w+)"')
+    heatmaps = {
+        kind: panel
+        for panel in panels(dashboard())
+        if panel["type"] == "heatmap"
+        for kind in grid.findall(panel["targets"][0]["expr"])
+    }
+    assert set(heatmaps) == {"offered", "lost"}
+    for panel in heatmaps.values():
+        (target,) = panel["targets"]
+        assert target["expr"].startswith("sum by (hour, weekday) (")
+        assert 'line=~"$line"' in target["expr"]  # the chosen lines, never the "all" series
+        assert (target["format"], target["instant"]) == ("table", True)
+        steps = {step["id"]: step["options"] for step in panel["transformations"]}
+        assert steps["groupingToMatrix"]["rowField"] == "hour"
+        assert steps["groupingToMatrix"]["columnField"] == "weekday"
+        order = steps["organize"]["indexByName"]
+        assert sorted(order, key=order.get)[1:] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        assert panel["options"]["calculate"] is False
+        assert panel["gridPos"]["w"] >= 12
+
+
+def test_the_forecast_is_drawn_against_the_agents_logged_in() -> None:
+    (panel,) = [p for p in panels(dashboard())
+                if any("hotline_forecast_agents" in t["expr"] for t in p.get("targets", []))]
+    text = " ".join(t["expr"] for t in panel["targets"])
+    assert 'hotline_agents{state="logged_in"}' in text
+    assert panel["type"] == "timeseries"

@@ -69,6 +69,9 @@ GAUGES = frozenset(
         "hotline_ami_connected",
         "hotline_last_event_age_seconds",
         "hotline_journal_spooled_events",
+        "hotline_weekday_hour_calls",
+        "hotline_forecast_agents",
+        "hotline_forecast_calls",
     }
 )
 HISTOGRAM_SERIES = frozenset(
@@ -201,12 +204,17 @@ def test_the_exported_metric_list_is_the_exporters() -> None:
     rules and the dashboard are checked against the real exporter."""
     from ivr.config import load_config
     from metrics.exporter import HotlineCollector, Sources
+    from metrics.forecast import ForecastCollector
+    from metrics.weekday_hour import WeekdayHourCollector
 
     config = load_config(ROOT / "hotline.example.toml")
     sources = Sources(store=cast(Any, None), config=lambda: config, health=_Health())
     kinds: dict[str, set[str]] = {}
     targets: dict[str, set[tuple[str, ...]]] = {}
-    for family in HotlineCollector(sources).collect():
+    grids = WeekdayHourCollector(cast(Any, None), sources.config, sources.clock)
+    forecast = ForecastCollector(cast(Any, None), sources.config, sources.clock)
+    others = [*grids.collect(), *forecast.collect()]
+    for family in [*HotlineCollector(sources).collect(), *others]:
         name = f"{family.name}_total" if family.type == "counter" else family.name
         kinds.setdefault(family.type, set()).add(name)
         for sample in family.samples:

@@ -35,8 +35,8 @@ async def live(ctx: Ctx, who: Viewer) -> LiveOut:
         talking=len(state.talking),
         agents=[
             AgentOut(
-                name=names(a.name) or a.name,
-                endpoint=a.name,
+                name=names(a.endpoint) or a.name,
+                endpoint=a.endpoint,
                 interface=a.interface,
                 state=a.state,
                 paused=a.paused,
