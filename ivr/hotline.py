@@ -26,6 +26,7 @@ from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.clock import Clock, SettableClock, clock_from_env
 from ivr.config import HotlineConfig
 from ivr.domain.events import EventSink
+from ivr.durable.reconcile import Reconciler
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
 from ivr.ports import refuse_taken, service_ports
@@ -44,6 +45,8 @@ class HotlineOptions:
     bench_line: str | None = None  # the benchmark's dialplan-only number
     http: bool = True  # serve the API and /metrics on service.http_port
     say: Callable[[str], None] = print
+    reconcile_every: float = 30.0  # seconds between reconciliation passes (and on reconnects)
+    reconcile_settle: float = 5.0  # a call ended this long ago has told the live path all
 
 
 class Hotline:
@@ -75,6 +78,7 @@ class Hotline:
         self.api: Api | None = None
         self.exporter: Exporter | None = None
         self.http: HttpServer | None = None
+        self.reconciler: Reconciler | None = None
         self.reload_requested = asyncio.Event()
 
     async def start(self) -> None:
@@ -86,12 +90,36 @@ class Hotline:
             writer = self.journal.writer
             self.sink = self.options.tap(writer) if self.options.tap else writer
             await self.stack.start()
+            self.reconciler = self._reconciler(self.journal, self.sink)
+            self.ari.on_connect.append(self.reconciler.request)
+            await self.reconciler.start()
             await self.start_controller()
             if self.options.http:
                 await self._start_http(self.journal)
         except BaseException:
             await self.stop()
             raise
+
+    def _reconciler(self, journal: Journal, sink: EventSink) -> Reconciler:
+        """The journal's reconciliation from Asterisk's own record of this instance."""
+        instance = self.stack.instance
+        assert instance is not None, "Asterisk first"
+        writer = journal.writer
+
+        def ready() -> bool:
+            stats = writer.stats
+            return stats.database_up and not stats.spool_pending
+
+        return Reconciler(
+            journal.store,
+            sink,
+            flush=writer.flush,
+            ready=ready,
+            cel_path=instance.cel_log,
+            queue_log_path=instance.queue_log,
+            settle=self.options.reconcile_settle,
+            every=self.options.reconcile_every,
+        )
 
     async def _start_http(self, journal: Journal) -> None:
         async def request_reload() -> None:
@@ -128,6 +156,8 @@ class Hotline:
         self.controller = Controller(
             self.config, self.stack, self.sink, self.clock, ari=self.ari, live=self.live
         )
+        if self.reconciler is not None:
+            self.controller.ami.on_login.append(self.reconciler.request)
         await self.controller.start()
 
     async def stop_controller(self) -> None:
@@ -169,6 +199,9 @@ class Hotline:
             self.http = None
         await self.stop_controller()
         await self.ari.close()
+        if self.reconciler is not None:
+            await self.reconciler.stop()
+            self.reconciler = None
         await self.stack.stop()
         if self.journal is not None:
             await self.journal.close()

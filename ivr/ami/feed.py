@@ -25,6 +25,7 @@ class AmiFeed:
         self.journal = journal
         self.translator = AmiTranslator()
         self.listeners: list[Callable[[dict[str, str]], None]] = []
+        self.on_login: list[Callable[[], None]] = []  # called on every (re)login
         self.last_event_monotonic: float | None = None
         self.manager = Manager(
             host=host,
@@ -56,6 +57,8 @@ class AmiFeed:
     def _logged_in(self, manager: Manager) -> None:
         log.info("ami.logged_in")
         self.logged_in.set()
+        for listener in self.on_login:
+            listener()
         self._prime = asyncio.ensure_future(self._prime_listeners())
 
     async def _prime_listeners(self) -> None:

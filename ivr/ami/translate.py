@@ -12,14 +12,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from ivr.domain.causes import cause_result, dial_result
+from ivr.domain.causes import cause_result
 from ivr.domain.events import EventKind, JournalEvent, Scalar
+from ivr.domain.steps import JOURNAL_STEP, number, step_event
 
-USER_EVENT = "HotlineJournal"
-RESERVED = {"event", "privilege", "timestamp", "userevent", "kind", "linkedid", "uniqueid",
-            "channel", "channelstate", "channelstatedesc", "calleridnum", "calleridname",
-            "connectedlinenum", "connectedlinename", "language", "accountcode", "context",
-            "exten", "priority", "systemname", "actionid", "content", "line"}
+USER_EVENT = JOURNAL_STEP
 
 
 def event_time(event: Mapping[str, str]) -> datetime:
@@ -29,11 +26,7 @@ def event_time(event: Mapping[str, str]) -> datetime:
     return datetime.now(UTC)
 
 
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+_number = number
 
 
 def agent_name(event: Mapping[str, str]) -> str:
@@ -65,19 +58,12 @@ class AmiTranslator:
     def _on_UserEvent(self, event: Mapping[str, str]) -> JournalEvent | None:
         if event.get("UserEvent") != USER_EVENT:
             return None
-        try:
-            kind = EventKind(event.get("Kind", ""))
-        except ValueError:
-            return None
-        data: dict[str, Scalar] = {
-            key.lower(): value for key, value in event.items() if key.lower() not in RESERVED
-        }
-        data["line"] = event.get("Line", "")
-        if kind is EventKind.oncall_ring_ended:
-            data["result"] = dial_result(event.get("Result", ""), event.get("Cause", "")).value
-        if kind is EventKind.voicemail_recorded:
-            data["seconds"] = _wav_seconds(event.get("Bytes"))
-        return self._make(event, kind, **data)
+        return step_event(
+            event,
+            linkedid=event.get("Linkedid") or event.get("Uniqueid", ""),
+            at=event_time(event),
+            source="ami",
+        )
 
     def _on_Hangup(self, event: Mapping[str, str]) -> JournalEvent | None:
         uniqueid = event.get("Uniqueid", "")
@@ -129,10 +115,3 @@ class AmiTranslator:
             wait_seconds=_number(event.get("HoldTime")),
         )
 
-
-def _wav_seconds(size: str | None) -> float | None:
-    """Length of an 8 kHz 16-bit mono WAV from its size (44-byte header)."""
-    bytes_ = _number(size)
-    if bytes_ is None:
-        return None
-    return round(max(bytes_ - 44, 0) / 16000, 2)

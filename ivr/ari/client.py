@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -41,6 +41,7 @@ class AriClient:
         self._session: aiohttp.ClientSession | None = None
         self.events_socket: aiohttp.ClientWebSocketResponse | None = None  # while connected
         self.connected = asyncio.Event()
+        self.on_connect: list[Callable[[], None]] = []  # called on every (re)connection
 
     async def open(self) -> None:
         if self._session is None or self._session.closed:
@@ -78,6 +79,8 @@ class AriClient:
                     was_connected = True
                     self.connected.set()
                     log.info("ari.connected", app=self.app)
+                    for listener in self.on_connect:
+                        listener()
                     yield {"type": "HotlineConnected"}
                     async for message in ws:
                         if message.type is aiohttp.WSMsgType.TEXT:

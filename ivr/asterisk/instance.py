@@ -64,6 +64,16 @@ class Instance:
     def voicemail(self) -> Path:
         return self.host / "spool/voicemail"
 
+    @property
+    def cel_log(self) -> Path:
+        """Asterisk's own record of its calls (CEL, one JSON object a line)."""
+        return self.host / "log/hotline-cel.json"
+
+    @property
+    def queue_log(self) -> Path:
+        """app_queue's own record of its queue calls."""
+        return self.host / "log/queue_log"
+
     def to_inner(self, host_path: Path) -> Path:
         return self.install.inner_path(host_path)
 

@@ -5,6 +5,7 @@ in dialplan/). Everything Asterisk reads comes from here, so a reload is a re-re
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -73,6 +74,10 @@ MODULES = (
     "app_stack.so",
     "app_while.so",
     "app_userevent.so",
+    # Asterisk's own durable record (CEL to a JSON-lines file; queue_log is app_queue's)
+    "app_celgenuserevent.so",
+    "res_cdrel_custom.so",
+    "cel_custom.so",
     "app_stasis.so",
     "app_echo.so",
     "app_verbose.so",
@@ -142,6 +147,7 @@ CONFIG_FILES = (
     "musiconhold.conf",
     "cdr.conf",
     "cel.conf",
+    "cel_custom.conf",
     "features.conf",
     "stasis.conf",
     "pjsip.conf",
@@ -152,6 +158,13 @@ CONFIG_FILES = (
 # Read by loaded modules; empty means their defaults (and no error in the log).
 EMPTY_FILES = ("acl.conf", "udptl.conf", "pjproject.conf", "websocket_client.conf", "ccss.conf",
                "queuerules.conf")
+
+
+def cel_extra(body: str) -> str:
+    """A journal step's body (`Kind: x,Line: y,...`) for CELGenUserEvent, whose extra is
+    one argument: the fields separated by `|` instead of `,` (commas inside a dialplan
+    function's arguments stay). Quotes would not survive cel_custom's JSON."""
+    return re.sub(r",(?=[A-Z][A-Za-z]*: )", "|", body)
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,7 @@ def render_configs(
         lstrip_blocks=True,
         autoescape=False,
     )
+    env.filters["cel_extra"] = cel_extra
     schedule = config.schedule
     start = today or datetime.now(config.hotline.zone).date()
     staff = [Staff(a.endpoint, a.contact) for a in config.agents]
@@ -215,6 +229,7 @@ def render_configs(
         "tz": config.hotline.timezone,
         "sounds": {name: instance.to_inner(path) for name, path in sounds.items()},
         "voicemail_dir": instance.to_inner(instance.voicemail),
+        "cel_file": instance.to_inner(instance.cel_log),
         "week_conditions": schedule.asterisk_time_conditions(Service.consultation),
         "workday_conditions": schedule.asterisk_workday_conditions(Service.consultation),
         "closed_dates": [d.strftime("%Y%m%d") for d in schedule.closed_dates(start, HORIZON_DAYS)],

@@ -328,6 +328,21 @@ class Store:
         async with self.engine.connect() as conn:
             return (await self._events_by_call(conn, [linkedid]))[linkedid]
 
+    async def events_of_calls(self, linkedids: Sequence[str]) -> dict[str, list[JournalEvent]]:
+        """The stored events of these calls (an empty list for a call not held)."""
+        async with self.engine.connect() as conn:
+            return await self._events_by_call(conn, list(linkedids))
+
+    async def meta(self, key: str) -> str | None:
+        """A value kept beside the journal (e.g. a reconciliation checkpoint)."""
+        async with self.engine.connect() as conn:
+            query = select(MetaRow.value).where(MetaRow.key == key)
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._writing() as conn:
+            await self._set_meta(conn, key, value)
+
     async def stats(
         self, start: datetime, end: datetime, line: str | None = None
     ) -> list[StatRow]:
