@@ -76,7 +76,7 @@ class AmiTranslator:
         if kind is EventKind.oncall_ring_ended:
             data["result"] = dial_result(event.get("Result", ""), event.get("Cause", "")).value
         if kind is EventKind.voicemail_recorded:
-            data["seconds"] = _wav_seconds(event.get("Bytes"))
+            data["seconds"] = wav_seconds(event.get("Bytes"))
         return self._make(event, kind, **data)
 
     def _on_Hangup(self, event: Mapping[str, str]) -> JournalEvent | None:
@@ -130,7 +130,7 @@ class AmiTranslator:
         )
 
 
-def _wav_seconds(size: str | None) -> float | None:
+def wav_seconds(size: str | None) -> float | None:
     """Length of an 8 kHz 16-bit mono WAV from its size (44-byte header)."""
     bytes_ = _number(size)
     if bytes_ is None:
