@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -54,6 +56,7 @@ class FastAgiServer:
         self.server: asyncio.Server | None = None
         self.requests = 0
         self.failed = 0
+        self.seconds: deque[float] = deque(maxlen=1000)  # the last requests, accept to close
         self._policy: tuple[HotlineConfig, RoutingPolicy] | None = None
 
     async def start(self) -> None:
@@ -75,6 +78,7 @@ class FastAgiServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.requests += 1
+        started = time.perf_counter()
         channel = AgiChannel(reader, writer)
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
@@ -95,6 +99,7 @@ class FastAgiServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+            self.seconds.append(time.perf_counter() - started)
 
     async def _handle(self, request: AgiRequest, channel: AgiChannel) -> None:
         if request.path == "route":

@@ -88,8 +88,17 @@ async def test_a_foreign_dialplan_over_fastagi_journals_the_same_record(
     fresh: HotlineUnderTest,
 ) -> None:
     own = await agent_answers_after_7_seconds(fresh, "95007")
+    server = fresh.hotline.fastagi
+    assert server is not None
     async with foreign_dialplan(fresh):
+        before = len(server.seconds)
         foreign = await agent_answers_after_7_seconds(fresh, FOREIGN_NUMBER)
+    # route (twice) and the end from `h`: each answered in under 2 s, even on a loaded box
+    spent = list(server.seconds)[before:]
+    assert len(spent) >= 3 and max(spent) < 2.0, spent
+    print(f"\nfastagi requests {len(spent)}: " + ", ".join(f"{s * 1000:.1f} ms" for s in spent))
+    for name in ("ring_seconds", "queue_seconds", "wait_seconds", "rings"):
+        print(f"{name}: own {getattr(own, name)} foreign {getattr(foreign, name)}")
     sources = {e.source for e in fresh.tap.of_call(foreign.linkedid)}
     assert "agi" in sources and "ari" not in sources  # decided over FastAGI, not Stasis
     assert {e.source for e in fresh.tap.of_call(own.linkedid)} >= {"ari", "ami"}
