@@ -2,8 +2,9 @@
 foreign-hotline.conf`, included into the test Asterisk beside the rendered config, with
 res_agi loaded, and reached on number 7007): the same call pattern — a menu key for a
 person, an agent's phone ringing 7 s — gives the same folded record as on the hotline's
-own line (outcome, rings, ring time, queue time, speed of answer, what was chosen); and
-with the FastAGI service away the foreign call still goes on to the PBX's own routing."""
+own line (outcome, rings, ring time, queue time, speed of answer, what was chosen), and so
+does a voicemail left at night; and with the FastAGI service away the foreign call
+still goes on to the PBX's own routing."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ivr.domain.record import CallRecord, Outcome
 from . import sipp
 from .harness import HotlineUnderTest
 from .sipp import Press
-from .test_callflow import IN_HOURS, start_agents, stop_all
+from .test_callflow import IN_HOURS, SATURDAY_NIGHT, start_agents, stop_all
 from .test_journal_calls import record_of
 
 pytestmark = pytest.mark.asterisk
@@ -120,6 +121,41 @@ async def test_a_foreign_dialplan_over_fastagi_journals_the_same_record(
     assert foreign.answered_by in {"agent1", "agent2"}
     assert foreign.callback_needed is own.callback_needed is False
     assert foreign.handling_seconds is not None and foreign.handling_seconds > 0
+
+
+async def voicemail_at_night(hotline: HotlineUnderTest, number: str) -> CallRecord:
+    """Saturday night: the caller presses nothing after the off-hours prompt, speaks
+    6.5 s after the beep and hangs up."""
+    hotline.set_now(SATURDAY_NIGHT)
+    mark = hotline.tap.mark()
+    until_beep = hotline.prompt_ms("off_hours", "voicemail") + 2000 + 1500
+    caller = await sipp.call(
+        hotline.call_dir(f"agi-vm-{number}"), hotline.ports.sip, number,
+        audio_after_ms=until_beep, audio_ms=6500, hold_ms=500,
+    )
+    assert await caller.wait(60) == 0, caller.log()
+    started = await hotline.tap.wait_for(EventKind.voicemail_started, since=mark)
+    return await record_of(hotline, started.linkedid)
+
+
+async def test_a_voicemail_at_night_over_fastagi_is_the_same_record(
+    fresh: HotlineUnderTest,
+) -> None:
+    own = await voicemail_at_night(fresh, "95007")
+    async with foreign_dialplan(fresh):
+        foreign = await voicemail_at_night(fresh, FOREIGN_NUMBER)
+    assert any(e.source == "agi" for e in fresh.tap.of_call(foreign.linkedid))
+    assert foreign.outcome is own.outcome is Outcome.voicemail
+    assert foreign.off_hours is own.off_hours is True
+    assert foreign.human_requested_at is own.human_requested_at is None
+    assert foreign.callback_needed is own.callback_needed is True
+    assert foreign.voicemail_urgent is own.voicemail_urgent is False
+    assert foreign.voicemail_file and own.voicemail_file
+    # the example records into the PBX's spool: in the shared sandbox root, not the instance
+    fresh.install.host_path(Path(foreign.voicemail_file)).unlink()
+    assert own.voicemail_seconds and foreign.voicemail_seconds
+    assert foreign.voicemail_seconds == pytest.approx(own.voicemail_seconds, abs=1.5)
+    print(f"\nvoicemail seconds: own {own.voicemail_seconds} foreign {foreign.voicemail_seconds}")
 
 
 async def test_with_the_fastagi_service_away_the_foreign_call_goes_on(
