@@ -108,7 +108,9 @@ def _in_hours(
     policy: RoutingPolicy, line: Line, key: str | None, state: CallState, decision: Decision
 ) -> None:
     if line.mode is LineMode.manual:
-        if not state.arrived:
+        if state.arrived:  # asked again: the same answer, journaled once
+            _target(decision, "queue")
+        else:
             _to_person(decision, Service.person)
         return
     if key is None:  # arrival: the dialplan plays the menu

@@ -82,6 +82,8 @@ def test_a_manual_line_goes_straight_to_the_queue_in_hours() -> None:
     d = decide(POLICY, line("legacy"), None, CallState(), MONDAY_10)
     assert kinds(d) == [EventKind.call_arrived, EventKind.human_requested]
     assert d.variables["HOTLINE_TARGET"] == "queue"
+    again = decide(POLICY, line("legacy"), "", CallState(True, True), MONDAY_10)
+    assert again.events == [] and again.variables["HOTLINE_TARGET"] == "queue"
 
 
 def test_outside_hours_the_emergency_key_rings_the_on_call_chain() -> None:
