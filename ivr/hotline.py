@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from agi_scripts.server import FastAgiServer
 from ivr.ami.feed import AmiFeed
 from ivr.api.plugin import Api, build_api
 from ivr.api.server import HttpServer
@@ -79,6 +80,7 @@ class Hotline:
         self.exporter: Exporter | None = None
         self.http: HttpServer | None = None
         self.reconciler: Reconciler | None = None
+        self.fastagi: FastAgiServer | None = None
         self.reload_requested = asyncio.Event()
 
     async def start(self) -> None:
@@ -96,6 +98,7 @@ class Hotline:
             await self.start_controller()
             if self.options.http:
                 await self._start_http(self.journal)
+                await self._start_fastagi()
         except BaseException:
             await self.stop()
             raise
@@ -150,6 +153,15 @@ class Hotline:
         await self.http.start()
         self.api.start()
 
+    async def _start_fastagi(self) -> None:
+        """FastAGI for foreign dialplans: the same policy, clock and journal."""
+        service = self.config.service
+        self.fastagi = FastAgiServer(
+            config=lambda: self.config, now=self.clock.now, journal=lambda: self.sink,
+            prompts=self.stack.media, bind=service.bind, port=service.fastagi_port,
+        )
+        await self.fastagi.start()
+
     async def start_controller(self) -> None:
         """The ARI/AMI side up (again): what a restarted service process would do."""
         assert self.sink is not None, "start() first"
@@ -191,6 +203,9 @@ class Hotline:
         self.clock.source = clock
 
     async def stop(self) -> None:
+        if self.fastagi is not None:
+            await self.fastagi.stop()
+            self.fastagi = None
         if self.api is not None:
             self.api.stop()
             self.api = None

@@ -45,7 +45,10 @@ def asterisk_ports(config: HotlineConfig) -> list[Port]:
 
 def service_ports(config: HotlineConfig) -> list[Port]:
     s = config.service
-    return [Port("service.http_port", s.bind, s.http_port, "tcp")]
+    return [
+        Port("service.http_port", s.bind, s.http_port, "tcp"),
+        Port("service.fastagi_port", s.bind, s.fastagi_port, "tcp"),
+    ]
 
 
 def is_free(port: Port) -> bool:

@@ -89,6 +89,7 @@ def print_up(hotline: Hotline) -> None:
         print(f"  call {line.name:10} {where}  ({line.mode})")
     print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
     print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
+    print(f"  FastAGI  agi://{s.bind}:{s.fastagi_port}/route  (for a dialplan of your own)")
     print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")
     if stack.running is not None:
         how = "attached to" if stack.keeps_running else "adopted"

@@ -9,7 +9,7 @@ if [ -z "${HOTLINE_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null \
    && pg_isready -q -h 127.0.0.1 -p 5432; then
   export HOTLINE_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 fi
-.venv/bin/ruff check ivr metrics tests bench
+.venv/bin/ruff check ivr metrics agi_scripts tests bench
 .venv/bin/mypy
 .venv/bin/lint-imports
 .venv/bin/pytest -q -ra "$@"
