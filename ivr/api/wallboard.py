@@ -15,7 +15,7 @@ from ivr.domain.rates import Rate
 from ivr.domain.roster import roster_notice
 from ivr.journal.forecast import next_month_roster_exists, today_of
 from ivr.journal.queries import report, today_range
-from ivr.journal.report_text import RATE_TITLES, _target, _value
+from ivr.journal.report_text import RATE_TITLES, rate_target, rate_value
 
 # the rates a supervisor watches on the wall, in this order
 BOARD_RATES = (
@@ -35,8 +35,8 @@ def _rate(rate: Rate) -> dict[str, Any]:
     return {
         "name": rate.name,
         "title": RATE_TITLES.get(rate.name, rate.name),
-        "shown": _value(rate),
-        "target_shown": _target(rate),
+        "shown": rate_value(rate),
+        "target_shown": rate_target(rate),
         "value": rate.value,
         "numerator": rate.numerator,
         "denominator": rate.denominator,
