@@ -9,6 +9,8 @@ from collections.abc import Generator
 import uvicorn
 from fastapi import FastAPI
 
+GRACE_SECONDS = 3
+
 
 class _QuietServer(uvicorn.Server):
     """The service owns SIGINT/SIGTERM/SIGHUP; uvicorn must not take them over."""
@@ -21,7 +23,10 @@ class _QuietServer(uvicorn.Server):
 class HttpServer:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+            # requests in flight get this long on stop; then open streams (a wallboard's
+            # SSE) are cancelled instead of holding the service up for as long as they last
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
         self.server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None

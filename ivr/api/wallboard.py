@@ -1,6 +1,7 @@
 """What the wallboard shows (one snapshot): calls waiting and the longest wait, agents by
 their configured name and state, today's rates against their targets, abandoned calls,
-callbacks owed, and the reminder about next month's roster. The numbers are those of
+callbacks owed, the reminder about next month's roster and the announcement callers hear
+on the menu's announcement key (e.g. a gas outage notice). The numbers are those of
 `/api/live` (the same live view) and of the day report (the same `report()`)."""
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from ivr.api.context import ApiContext
+from ivr.config import HotlineConfig
 from ivr.domain.rates import Rate
 from ivr.domain.roster import roster_notice
 from ivr.journal.forecast import next_month_roster_exists, today_of
 from ivr.journal.queries import report, today_range
-from ivr.journal.report_text import RATE_TITLES, _target, _value
+from ivr.journal.report_text import RATE_TITLES, rate_target, rate_value
 
 # the rates a supervisor watches on the wall, in this order
 BOARD_RATES = (
@@ -33,8 +35,8 @@ def _rate(rate: Rate) -> dict[str, Any]:
     return {
         "name": rate.name,
         "title": RATE_TITLES.get(rate.name, rate.name),
-        "shown": _value(rate),
-        "target_shown": _target(rate),
+        "shown": rate_value(rate),
+        "target_shown": rate_target(rate),
         "value": rate.value,
         "numerator": rate.numerator,
         "denominator": rate.denominator,
@@ -80,4 +82,19 @@ async def snapshot(ctx: ApiContext, now: datetime) -> dict[str, Any]:
         "callbacks_owed": sum(owed.values()),
         "rates": [_rate(rates[name]) for name in BOARD_RATES],
         "roster_notice": roster_notice(day, next_month_roster_exists(config, day)),
+        "announcement": _announcement(config),
     }
+
+
+def _announcement(config: HotlineConfig) -> str | None:
+    """What callers hear on the menu's announcement key (an outage notice, the hours and
+    addresses): its text, or the recording's file name."""
+    prompt = config.prompts.announcement
+    if config.menu.announcement_key is None or prompt is None:
+        return None
+    if prompt.text is not None:
+        return prompt.text.format(name=config.hotline.name,
+                                  hours=config.schedule.describe_hours(),
+                                  emergency_number=config.hotline.emergency_number,
+                                  repair_number=config.hotline.repair_number)
+    return f"(recorded: {prompt.file.name if prompt.file else ''})"

@@ -225,15 +225,16 @@ def forecast_days(
         _, offered = rates_for(profile_of(day, kind), offered_rates)
         for slot in range(SLOTS):
             open_ = is_open(day, slot)
-            need = staffing(
-                rates[slot] if open_ else 0.0,
-                assumptions.handling_seconds,
-                service_level=service_level,
-                service_level_seconds=service_level_seconds,
-                answer_target=answer_target,
-                patience_seconds=assumptions.patience_seconds,
-            )
-            if not open_ and rates[slot]:  # shown, but nobody is on duty to answer them
+            if open_:
+                need = staffing(
+                    rates[slot],
+                    assumptions.handling_seconds,
+                    service_level=service_level,
+                    service_level_seconds=service_level_seconds,
+                    answer_target=answer_target,
+                    patience_seconds=assumptions.patience_seconds,
+                )
+            else:  # the calls are shown, but no agent is on duty to answer them
                 need = Staffing(rates[slot], 0.0, 0, None, None, None)
             result.append(SlotForecast(day, slot, kind, profile, open_, offered[slot], need))
     return assumptions, tuple(result)

@@ -7,6 +7,7 @@ same for any number of calls; the arithmetic is `ivr.domain.forecast`.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections import defaultdict
@@ -96,7 +97,10 @@ async def days_forecast(
     before `history_end`."""
     history = await read_history(store, config, history_days(history_end, weeks))
     targets = config.targets
-    assumptions, slots = forecast_days(
+    # Erlang C is arithmetic in Python (and pyworkforce's first import takes a second):
+    # in a worker thread, so the event loop that drives the calls never waits on it
+    assumptions, slots = await asyncio.to_thread(
+        forecast_days,
         days,
         config.schedule.day_kind,
         open_check(config),

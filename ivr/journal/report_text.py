@@ -78,8 +78,8 @@ def _rate_table(kpi: Kpi) -> list[str]:
         rows.append(
             (
                 RATE_TITLES.get(rate.name, rate.name),
-                _value(rate),
-                _target(rate),
+                rate_value(rate),
+                rate_target(rate),
                 {True: "yes", False: "NO", None: "-"}[rate.met],
                 f"{rate.numerator} / {rate.denominator}",
             )
@@ -90,13 +90,15 @@ def _rate_table(kpi: Kpi) -> list[str]:
 _UNITS = {"seconds": " s", "rings": ""}
 
 
-def _value(rate: Rate) -> str:
+def rate_value(rate: Rate) -> str:
+    """A rate's value as the report shows it: 97.50%, 12.2 s, n/a."""
     if rate.unit == "share":
         return percent(rate.value)
     return "n/a" if rate.value is None else f"{rate.value:.1f}{_UNITS[rate.unit]}"
 
 
-def _target(rate: Rate) -> str:
+def rate_target(rate: Rate) -> str:
+    """A rate's target as the report shows it: >= 85%, <= 20 s, 210-330 s."""
     if rate.direction is Direction.between:
         return f"{rate.target:g}-{rate.upper:g}{_UNITS.get(rate.unit, '')}"
     sign = ">=" if rate.direction is Direction.at_least else "<="

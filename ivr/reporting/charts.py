@@ -28,14 +28,14 @@ def _style() -> None:
 
 def _png(figure: Figure) -> bytes:
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight")
+    figure.savefig(out, format="png", dpi=DPI)  # laid out once: constrained, not "tight"
     return out.getvalue()
 
 
 def heatmap(grid: Sequence[Sequence[int]], title: str, colours: str = "Blues") -> bytes:
     """A weekday x hour grid, each cell with its count."""
     _style()
-    figure = Figure(figsize=(10, 3.2))
+    figure = Figure(figsize=(10, 3.2), layout="constrained")
     axes = figure.subplots()
     image = axes.imshow(grid, aspect="auto", cmap=colours, vmin=0)
     axes.set_yticks(range(7), WEEKDAY_NAMES)
@@ -56,10 +56,10 @@ def heatmap(grid: Sequence[Sequence[int]], title: str, colours: str = "Blues") -
 def bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str,
          colour: str = "#3b6ea5", marks: dict[str, Any] | None = None) -> bytes:
     _style()
-    figure = Figure(figsize=(5, 2.8))
+    figure = Figure(figsize=(5, 2.8), layout="constrained")
     axes = figure.subplots()
     axes.bar(range(len(values)), values, color=colour)
-    axes.set_xticks(range(len(labels)), labels, fontsize=8)
+    axes.set_xticks(range(len(labels)), labels, fontsize=8, rotation=45 if len(labels) > 8 else 0)
     axes.set_xlabel(xlabel)
     axes.set_ylabel("calls")
     axes.set_title(title)
@@ -75,7 +75,7 @@ def bars(labels: Sequence[str], values: Sequence[float], title: str, xlabel: str
 
 def forecast_lines(document: Document) -> bytes:
     _style()
-    figure = Figure(figsize=(10, 3))
+    figure = Figure(figsize=(10, 3), layout="constrained")
     axes = figure.subplots()
     days = [d.day.day for d in document.days]
     axes.plot(days, [d.forecast_calls for d in document.days], marker="o", label="forecast")

@@ -6,6 +6,8 @@ forecast against what happened. Rendering is `ivr.reporting.render`.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -104,31 +106,12 @@ async def build_document(
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     forecast = await days_forecast(store, config, label, days, first_day, weeks)
     actual = await read_history(store, config, days)
-    comparisons = []
     came_handled = result.tally.handled  # what came is staffed at the period's own pace
     handling = (result.tally.handling_ms_sum / came_handled / 1000 if came_handled
                 else forecast.assumptions.handling_seconds)
-    targets = config.targets
-    for day in days:
-        slots = forecast.of_day(day)
-        came = [actual.agent_calls.get((day, slot), 0) for slot in range(SLOTS)]
-        needed = [
-            staffing(
-                calls, handling,
-                service_level=targets.service_level,
-                service_level_seconds=targets.service_level_seconds,
-                answer_target=targets.transfer_answer,
-                patience_seconds=forecast.assumptions.patience_seconds,
-            ).agents
-            for calls in came
-        ]
-        comparisons.append(DayComparison(
-            day=day,
-            forecast_calls=sum(s.staffing.calls for s in slots),
-            actual_calls=sum(came),
-            forecast_peak_agents=max((s.agents for s in slots), default=0),
-            actual_peak_agents=max(needed, default=0),
-        ))
+    comparisons = await asyncio.to_thread(
+        compare, forecast, actual.agent_calls, days, handling, config
+    )
     return Document(
         hotline=config.hotline.name,
         kind=kind,
@@ -140,6 +123,40 @@ async def build_document(
         lost=grids.lost,
         callbacks=await CallbackStore(store.engine).month_counts(start, end),
         forecast=forecast,
-        days=tuple(comparisons),
+        days=comparisons,
         generated_at=now or datetime.now(UTC),
     )
+
+
+def compare(
+    forecast: MonthForecast,
+    came: Mapping[tuple[date, int], int],
+    days: list[date],
+    handling: float,
+    config: HotlineConfig,
+) -> tuple[DayComparison, ...]:
+    """Each day's forecast against the calls that came (and the agents Erlang C asks for
+    them, at the period's own handling time)."""
+    targets = config.targets
+    result = []
+    for day in days:
+        slots = forecast.of_day(day)
+        counts = [came.get((day, slot), 0) for slot in range(SLOTS)]
+        needed = [
+            staffing(
+                calls, handling,
+                service_level=targets.service_level,
+                service_level_seconds=targets.service_level_seconds,
+                answer_target=targets.transfer_answer,
+                patience_seconds=forecast.assumptions.patience_seconds,
+            ).agents
+            for calls in counts
+        ]
+        result.append(DayComparison(
+            day=day,
+            forecast_calls=sum(s.staffing.calls for s in slots),
+            actual_calls=sum(counts),
+            forecast_peak_agents=max((s.agents for s in slots), default=0),
+            actual_peak_agents=max(needed, default=0),
+        ))
+    return tuple(result)

@@ -15,9 +15,14 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ivr.domain.rates import Rate
-from ivr.journal.report_text import RATE_TITLES, WEEKDAYS, percent, render_report
-from ivr.journal.report_text import _target as target_text
-from ivr.journal.report_text import _value as value_text
+from ivr.journal.report_text import (
+    RATE_TITLES,
+    WEEKDAYS,
+    percent,
+    rate_target,
+    rate_value,
+    render_report,
+)
 from ivr.reporting.document import WEEKDAY_NAMES, Document
 
 Format = Literal["text", "json", "csv", "html", "pdf"]
@@ -214,8 +219,8 @@ def html(document: Document) -> str:
     }
     report = document.report
     rates = [
-        {"title": RATE_TITLES.get(r.name, r.name), "value": value_text(r),
-         "target": target_text(r), "met": r.met, "calls": f"{r.numerator} / {r.denominator}"}
+        {"title": RATE_TITLES.get(r.name, r.name), "value": rate_value(r),
+         "target": rate_target(r), "met": r.met, "calls": f"{r.numerator} / {r.denominator}"}
         for r in report.kpi.all
     ]
     local = ZoneInfo(report.zone)
@@ -223,7 +228,7 @@ def html(document: Document) -> str:
         d=document,
         tally=report.tally,
         rates=rates,
-        per_line=[(name, part, [(RATE_TITLES[r.name], value_text(r), r.met)
+        per_line=[(name, part, [(RATE_TITLES[r.name], rate_value(r), r.met)
                                 for r in part.kpi.headline])
                   for name, part in report.per_line.items()],
         charts=charts,

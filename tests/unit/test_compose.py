@@ -114,6 +114,8 @@ def test_the_images_are_built_as_described() -> None:
         assert re.search(rf"\s{re.escape(package)}(\s|$)", asterisk), package
     hotline = (ROOT / "docker" / "hotline" / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", hotline, re.MULTILINE)
+    for package in ("espeak-ng", "sox", "libpangoft2-1.0-0", "fonts-noto-cjk"):  # PDF reports
+        assert re.search(rf"\s{re.escape(package)}(\s|$)", hotline), package
     assert re.search(r"pip install\b[^\n]* \.(\s|$)", hotline)
     assert 'ENTRYPOINT ["hotline", "run", "--config", "/etc/hotline/hotline.toml"]' in hotline
     mounted = {target for _, target in volumes(services()["hotline"])}

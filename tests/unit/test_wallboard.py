@@ -226,3 +226,26 @@ async def test_without_a_token_the_page_says_how_to_get_one(api: Harness, tmp_pa
             WebDriverWait(browser, 15).until, lambda _: login.is_displayed()
         )
         assert "viewer token" in login.text
+
+
+async def test_an_open_stream_does_not_hold_the_service_from_stopping(api: Harness) -> None:
+    """A wall screen keeps its stream open for days: stopping the service must not wait
+    for it (uvicorn otherwise waits for every open connection)."""
+    import httpx
+
+    from ivr.api.server import GRACE_SECONDS, HttpServer
+
+    port = _free_port()
+    server = HttpServer(api.app, "127.0.0.1", port)
+    await server.start()
+    headers = api.auth(Role.viewer)
+    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    async with client, client.stream("GET", "/api/wallboard/stream", headers=headers) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()
+        assert await anext(lines) == "event: board"
+        assert (await anext(lines)).startswith('data: {"hotline": ')
+        began = asyncio.get_running_loop().time()
+        await server.stop()
+        took = asyncio.get_running_loop().time() - began
+        assert took < GRACE_SECONDS + 2, f"the service took {took:.1f} s to stop"

@@ -69,6 +69,9 @@ function draw(board) {
   const notice = document.getElementById("notice");
   notice.hidden = !board.roster_notice;
   notice.textContent = board.roster_notice || "";
+  const announcement = document.getElementById("announcement");
+  announcement.hidden = !board.announcement;
+  announcement.textContent = board.announcement || "";
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 }
 
