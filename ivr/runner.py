@@ -90,6 +90,7 @@ def print_up(hotline: Hotline) -> None:
     print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
     print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
     print(f"  FastAGI  agi://{s.bind}:{s.fastagi_port}/route  (for a dialplan of your own)")
+    print(f"  wallboard http://{s.bind}:{s.http_port}/wallboard#token=<a viewer token>")
     print(f"  Asterisk config {stack.instance.etc if stack.instance else '?'}")
     if stack.running is not None:
         how = "attached to" if stack.keeps_running else "adopted"
