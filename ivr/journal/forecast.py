@@ -28,6 +28,7 @@ from ivr.domain.forecast import (
     slot_label,
 )
 from ivr.domain.roster import (
+    RosterError,
     Shift,
     Shortfall,
     coverage,
@@ -138,6 +139,22 @@ def roster_path(config: HotlineConfig, month: str) -> Path:
 
 def read_roster(path: Path) -> list[Shift]:
     return parse_roster(path.read_text(encoding="utf-8"))
+
+
+def save_roster(config: HotlineConfig, month: str, text: str) -> list[Shift]:
+    """Check a month's roster and keep it as data_dir/rosters/YYYY-MM.csv (written whole
+    or not at all). RosterError when it cannot be read or has a day of another month."""
+    shifts = parse_roster(text)
+    for shift in shifts:
+        if f"{shift.day:%Y-%m}" != month:
+            raise RosterError(f"the shift of {shift.agent} on {shift.day.isoformat()} is not "
+                              f"in {month}")
+    path = roster_path(config, month)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return shifts
 
 
 def next_month_roster_exists(config: HotlineConfig, today: date) -> bool:

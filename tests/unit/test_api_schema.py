@@ -77,7 +77,7 @@ async def _never() -> None:
 schema = schemathesis.openapi.from_asgi("/openapi.json", _document_only())
 
 
-@schemathesis.serializer("application/toml")  # type: ignore[untyped-decorator]
+@schemathesis.serializer("application/toml", "text/csv")  # type: ignore[untyped-decorator]
 def _toml(ctx: Any, value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 

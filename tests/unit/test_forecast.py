@@ -336,3 +336,38 @@ async def test_the_exporter_gives_the_forecast_of_the_current_half_hour(tmp_path
         assert "hotline_forecast_agents 0.0" in text
     finally:
         await store.close()
+
+
+async def test_an_admin_publishes_the_roster_and_the_forecast_reads_it(tmp_path: Path) -> None:
+    from ivr.auth.roles import Role
+    from tests.unit.test_api_support import harness
+
+    roster = "date,start,end,agent\n2026-12-01,08:00,10:00,王芳\n2026-12-02,08:00,20:00,李雷\n"
+    async with harness(tmp_path) as api:
+        url = "/api/forecast/roster?month=2026-12"
+        csv_type = {"Content-Type": "text/csv"}
+        assert (await api.get(url, Role.supervisor)).status_code == 404
+        refused = await api.put(url, Role.supervisor, content=roster, headers=csv_type)
+        assert refused.status_code == 403
+        saved = await api.put(url, Role.admin, content=roster.encode(), headers=csv_type)
+        assert saved.status_code == 200, saved.text
+        assert (saved.json()["shifts"], saved.json()["agents"]) == (2, ["李雷", "王芳"])
+        back = await api.get(url, Role.supervisor)
+        assert back.text == roster and back.headers["content-type"].startswith("text/csv")
+        forecast = (await api.get("/api/forecast?month=2026-12", Role.supervisor)).json()
+        assert forecast["roster"].endswith("rosters/2026-12.csv")
+        cells = {(h["date"], h["half_hour"]): h["rostered"] for h in forecast["half_hours"]}
+        assert cells[("2026-12-01", "09:30-10:00")] == 1
+        assert cells[("2026-12-01", "10:00-10:30")] == 0
+        # a bad roster, or one of another month, changes nothing
+        for body, why in (("date,start,end,agent\n2026-12-03,8h,12:00,a\n", "row 2"),
+                          ("date,start,end,agent\n2027-01-03,08:00,12:00,a\n", "not in 2026-12"),
+                          (b"\xff\xfe", "UTF-8")):
+            bad = await api.put(url, Role.admin, content=body, headers=csv_type)
+            assert bad.status_code == 422 and why in bad.json()["detail"], bad.text
+        assert (await api.get(url, Role.supervisor)).text == roster
+        # November's view of next month: the roster for December exists
+        config = api.services.config()
+        from ivr.journal.forecast import next_month_roster_exists
+
+        assert next_month_roster_exists(config, date(2026, 11, 23))

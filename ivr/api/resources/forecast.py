@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from ivr.api.context import Ctx, Supervisor
+from ivr.api.context import Admin, Ctx, Supervisor
 from ivr.api.params import MONTH_PATTERN
 from ivr.api.schemas import AUTH, CSV, problem
 from ivr.domain.forecast import MonthForecast, slot_label
@@ -23,10 +23,21 @@ from ivr.journal.forecast import (
     next_month_roster_exists,
     read_roster,
     roster_path,
+    save_roster,
     today_of,
 )
 
 router = APIRouter(prefix="/api/forecast", tags=["reports"], responses=AUTH)
+
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="a local month, YYYY-MM")]
+ROSTER_BODY = {
+    "required": True,
+    "description": "date,start,end,agent (a header, then one shift a row; local times)",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "text/plain": {"schema": {"type": "string"}},
+    },
+}
 
 
 class _Out(BaseModel):
@@ -161,3 +172,50 @@ async def forecast(
         result, str(config.hotline.zone), shifts, str(path) if shifts is not None else None,
         exists, roster_notice(today, exists),
     )
+
+
+class RosterOut(_Out):
+    month: str
+    shifts: int
+    agents: list[str]
+    path: str
+
+
+@router.put(
+    "/roster",
+    response_model=RosterOut,
+    openapi_extra={"requestBody": ROSTER_BODY},
+    responses=problem(422, "not a roster of that month: nothing was saved"),
+)
+async def put_roster(ctx: Ctx, who: Admin, request: Request, month: Month) -> RosterOut:
+    """Publish a month's roster (R9: by the 26th of the month before): the forecast then
+    shows where it falls short, and the reminder about next month's roster is answered.
+    It replaces the month's roster, if any."""
+    config = ctx.config()
+    try:
+        text = (await request.body()).decode("utf-8")
+        shifts = save_roster(config, month, text)
+    except UnicodeDecodeError as exc:
+        raise HTTPException(422, "the roster is not UTF-8 text") from exc
+    except RosterError as exc:
+        raise HTTPException(422, f"not saved: {exc}") from exc
+    except OSError as exc:
+        raise HTTPException(422, f"the roster is valid but was not saved: {exc}") from exc
+    return RosterOut(month=month, shifts=len(shifts),
+                     agents=sorted({s.agent for s in shifts}),
+                     path=str(roster_path(config, month)))
+
+
+@router.get(
+    "/roster",
+    response_class=Response,
+    responses=problem(404, "no roster for that month") | CSV,
+)
+async def get_roster(ctx: Ctx, who: Supervisor, month: Month) -> Response:
+    """A month's roster as it was published."""
+    path = roster_path(ctx.config(), month)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise HTTPException(404, f"no roster for {month}") from exc
+    return Response(data, media_type="text/csv; charset=utf-8")
