@@ -101,8 +101,8 @@ class Ports:
     rtp_start: int = 0
 
     def __post_init__(self) -> None:
-        # a block of RTP ports away from the ephemeral range the kernel hands out
-        self.rtp_start = 20000 + (self.sip % 200) * 100
+        # a block of RTP ports between the tests' own band and the kernel's ephemeral range
+        self.rtp_start = 20000 + (self.sip % 127) * 100
 
 
 def render_test_config(ports: Ports, data_dir: Path, **overrides: str) -> str:

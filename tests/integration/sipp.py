@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import os
 import shutil
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,19 +29,44 @@ def sipp_binary() -> str:
     return found
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A port free for both UDP and TCP on loopback."""
-    while True:
+# Ports the tests bind come from bands of their own, below the band the integration tests
+# give Asterisk for RTP (20000-32699) and below the kernel's ephemeral range (32768-),
+# where the kernel picks ports for outgoing connections and for bind(0): a port learnt by
+# bind(0) and closed can be handed to someone else before SIPp binds it. Each process walks
+# each band from its own offset and never hands a port out twice.
+_SINGLE_PORTS = range(12000, 16000)
+_MEDIA_BLOCKS = range(16000, 20000)
+_next_single = itertools.count((os.getpid() % 64) * 61)
+_next_media = itertools.count((os.getpid() % 64) * 15)
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
         with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
-        with socket.socket(socket.AF_INET, other) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
-                continue
-        return port
+                return False
+    return True
+
+
+def _free_block(band: range, size: int, counter: Iterator[int]) -> int:
+    blocks = len(band) // size
+    for _ in range(blocks):
+        first = band.start + (next(counter) % blocks) * size
+        if all(_bindable(port) for port in range(first, first + size)):
+            return first
+    raise RuntimeError(f"no {size} free ports left in {band}")
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on loopback, never handed out before by this process."""
+    return _free_block(_SINGLE_PORTS, 1, _next_single)
+
+
+def free_media_ports() -> int:
+    """The first of four free ports for SIPp's -mp: audio RTP and RTCP, video RTP and RTCP."""
+    return _free_block(_MEDIA_BLOCKS, 4, _next_media)
 
 
 @dataclass(frozen=True)
@@ -148,7 +176,7 @@ async def call(
     argv = [
         "sipp" if root else sipp_binary(), f"127.0.0.1:{sip_port}", "-sf", scenario.name,
         "-s", number,
-        "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
+        "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_media_ports()),
         "-m", str(calls), "-r", str(rate), "-nostdin",
         "-trace_err", "-error_file", f"{name}_errors.log",
         "-trace_stat", "-stf", f"{name}_stat.csv", "-timeout", "300s", "-timeout_error",
@@ -171,6 +199,7 @@ async def phone(
     )
     argv = [
         sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
-        "-mp", str(free_port()), "-nostdin", "-trace_err", "-error_file", f"{name}_errors.log",
+        "-mp", str(free_media_ports()), "-nostdin",
+        "-trace_err", "-error_file", f"{name}_errors.log",
     ]
     return await _spawn(workdir, name, argv)

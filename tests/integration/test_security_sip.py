@@ -65,7 +65,7 @@ async def _staff_call(
     )
     argv = [
         sipp.sipp_binary(), f"127.0.0.1:{fresh.ports.sip}", "-sf", scenario.name, "-s", number,
-        "-i", "127.0.0.1", "-p", str(sipp.free_port()), "-mp", str(sipp.free_port()),
+        "-i", "127.0.0.1", "-p", str(sipp.free_port()), "-mp", str(sipp.free_media_ports()),
         "-m", "1", "-nostdin", "-trace_err", "-error_file", f"{name}_errors.log",
         "-timeout", "30s", "-timeout_error",
     ]  # fmt: skip
