@@ -15,6 +15,7 @@ from ivr.domain.record import CallRecord
 COLUMNS = (
     "linkedid", "arrived_local", "arrived_utc", "line", "mode", "caller", "service", "outcome",
     "answered_by", "answered_by_name", "wait_seconds", "rings", "within_three_rings",
+    "queue_seconds",
     "abandon_place", "abandon_wait_seconds", "voicemail_seconds", "voicemail_urgent",
     "oncall_result", "ended_utc", "end_cause", "callback_needed",
 )
@@ -38,6 +39,7 @@ def call_row(
         "wait_seconds": r.wait_seconds,
         "rings": r.rings,
         "within_three_rings": r.within_three_rings,
+        "queue_seconds": r.queue_seconds,
         "abandon_place": r.abandon_place.value if r.abandon_place else None,
         "abandon_wait_seconds": r.abandon_wait_seconds,
         "voicemail_seconds": r.voicemail_seconds,

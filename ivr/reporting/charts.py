@@ -96,6 +96,7 @@ def all_charts(document: Document) -> dict[str, bytes]:
     per_bucket = [answer[0], *(b - a for a, b in itertools.pairwise(answer))]
     bounds = [f"≤{b:g}" for b, _ in tally.answer_buckets()[:-1]] + [">300"]
     abandoned = tally.abandoned()
+    queue = document.queue_times.labelled()
     return {
         "offered": heatmap(document.offered, "offered calls: weekday x hour"),
         "lost": heatmap(document.lost, "lost calls (busy, abandoned, failed)", "Reds"),
@@ -103,6 +104,9 @@ def all_charts(document: Document) -> dict[str, bytes]:
                       "rings", marks={"at": 2.5, "text": "three rings"}),
         "answer": bars(bounds, per_bucket, "speed of answer (request for a person → answer)",
                        "seconds", marks={"at": 6.5, "text": "20 s"}),
+        "queue": bars([label for label, _ in queue], [n for _, n in queue],
+                      "queue time (queue entry → answer or leaving)", "seconds",
+                      marks={"at": 2.5, "text": "20 s"}),
         "abandoned": bars([p.value for p in abandoned], [n for n, _ in abandoned.values()],
                           "abandoned calls by place", "where the caller hung up", "#c0392b"),
         "forecast": forecast_lines(document),

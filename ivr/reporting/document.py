@@ -1,7 +1,7 @@
 """What a weekly or monthly report document holds (the seeds: "负责部门周、月报的审核及
 上报"): the journal's report of the period (the numbers of `hotline report`), the weekday
-x hour grids of offered and lost calls, the callbacks owed and made, and the staffing
-forecast against what happened. Rendering is `ivr.reporting.render`.
+x hour grids of offered and lost calls, the queue-time distribution, the callbacks owed and
+made, and the staffing forecast against what happened. Rendering is `ivr.reporting.render`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ivr.domain.staffing import staffing
 from ivr.journal.forecast import DEFAULT_WEEKS, days_forecast, read_history
 from ivr.journal.heatmap import weekday_hour
 from ivr.journal.queries import Report, day_range, month_range, report
+from ivr.journal.queue_times import QueueTimes, queue_times
 from ivr.journal.store import Store
 
 Kind = Literal["week", "month"]
@@ -46,6 +47,7 @@ class Document:
     report: Report
     offered: tuple[tuple[int, ...], ...]  # [weekday][hour], Monday first
     lost: tuple[tuple[int, ...], ...]  # busy + abandoned + failed, [weekday][hour]
+    queue_times: QueueTimes
     callbacks: MonthCounts
     forecast: MonthForecast
     days: tuple[DayComparison, ...]
@@ -121,6 +123,7 @@ async def build_document(
         report=result,
         offered=grids.offered,
         lost=grids.lost,
+        queue_times=await queue_times(store, result.start, result.end, line),
         callbacks=await CallbackStore(store.engine).month_counts(start, end),
         forecast=forecast,
         days=comparisons,

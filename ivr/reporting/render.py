@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ivr.domain.queue_time import QUEUE_BOUNDS
 from ivr.domain.rates import Rate
 from ivr.journal.report_text import (
     RATE_TITLES,
@@ -58,6 +59,8 @@ def text(document: Document) -> str:
     lines += _grid_text(document.offered)
     lines += ["", "lost calls (busy, abandoned, failed) by weekday and local hour:"]
     lines += _grid_text(document.lost)
+    lines += ["", "queue time (queue entry -> answer or leaving), seconds:",
+              "  ".join(f"{label}: {n}" for label, n in document.queue_times.labelled())]
     c = document.callbacks
     lines += [
         "",
@@ -135,6 +138,13 @@ def as_json(document: Document) -> dict[str, Any]:
                         for b, n in tally.answer_buckets()],
             "mean_seconds": tally.answer_mean_seconds,
         },
+        "queue_time": {
+            "buckets": [{"le": b, "count": n}
+                        for b, n in zip((*QUEUE_BOUNDS, None), document.queue_times.counts,
+                                        strict=True)],
+            "queued": document.queue_times.total,
+            "mean_seconds": document.queue_times.mean_seconds,
+        },
         "abandoned": [
             {"place": p.value, "count": n, "mean_wait_seconds": w}
             for p, (n, w) in tally.abandoned().items()
@@ -189,6 +199,9 @@ def as_csv(document: Document) -> str:
         writer.writerow(("rings", label, "", count))
     for bucket in data["answer_time"]["buckets"]:
         writer.writerow(("answer_time_le", bucket["le"] or "+Inf", "", bucket["count"]))
+    for bucket in data["queue_time"]["buckets"]:
+        writer.writerow(("queue_time", bucket["le"] or f">{QUEUE_BOUNDS[-1]}", "",
+                         bucket["count"]))
     for item in data["abandoned"]:
         writer.writerow(("abandoned", item["place"], "", item["count"]))
     for key, value in data["voicemails"].items():

@@ -122,6 +122,29 @@ def test_the_month_as_json_and_csv_has_the_numbers_of_the_text_report(seeded: Pa
     assert len(heat) == 7 * 24 and sum(int(r[3]) for r in heat) == offered
 
 
+def test_the_queue_time_distribution_counts_each_queued_call_once(seeded: Path) -> None:
+    """The document's queue-time buckets against the month's calls counted one by one."""
+    data = json.loads(run("report", "--month", "2026-11", "--format", "json", "-c",
+                          str(seeded)))
+    calls = json.loads(run("calls", "--since", "2026-11-01", "--limit", "100000",
+                           "--format", "json", "-c", str(seeded)))
+    waits = [c["queue_seconds"] for c in calls
+             if c["queue_seconds"] is not None and c["arrived_local"] < "2026-12-01"]
+    buckets = data["queue_time"]["buckets"]
+    expected = []
+    low = -1.0
+    for bucket in buckets:
+        high = float("inf") if bucket["le"] is None else bucket["le"]
+        expected.append(sum(1 for w in waits if low < w <= high))
+        low = high
+    assert [b["count"] for b in buckets] == expected
+    assert data["queue_time"]["queued"] == len(waits) > 0
+    assert len({b["count"] for b in buckets}) > 1  # the seeded waits spread over buckets
+    assert data["queue_time"]["mean_seconds"] == pytest.approx(sum(waits) / len(waits))
+    text = run("report", "--month", "2026-11", "--format", "text", "-c", str(seeded))
+    assert "queue time (queue entry -> answer or leaving)" in text
+
+
 def test_a_week_document_covers_monday_to_sunday(seeded: Path) -> None:
     data = json.loads(run("report", "--week", "2026-W45", "--format", "json", "-c",
                           str(seeded)))
@@ -171,7 +194,7 @@ def test_html_has_the_charts_inline(seeded: Path, tmp_path: Path) -> None:
     out = tmp_path / "november.html"
     run("report", "--month", "2026-11", "--format", "html", "-o", str(out), "-c", str(seeded))
     page = out.read_text(encoding="utf-8")
-    assert page.count('src="data:image/png;base64,') == 6
+    assert page.count('src="data:image/png;base64,') == 7
     assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
     refused = CliRunner().invoke(app, ["report", "--month", "2026-11", "--format", "pdf",
                                        "-c", str(seeded)])
