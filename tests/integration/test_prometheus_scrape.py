@@ -17,7 +17,7 @@ from ivr.domain.events import EventKind
 from ivr.journal.queries import report
 
 from . import sipp
-from .harness import HotlineUnderTest
+from .harness import HotlineUnderTest, until
 from .sipp import Press, free_port
 from .test_callflow import IN_HOURS, SATURDAY_NIGHT, start_agents, stop_all
 
@@ -103,8 +103,12 @@ async def test_prometheus_sees_the_calls_and_agrees_with_the_report(
     assert await gone.wait(30) == 0, gone.log()
     await fresh.tap.wait_for(EventKind.call_ended, since=mark)
     await fresh.journal.writer.flush()
-    await asyncio.sleep(3)  # two scrapes
 
+    async def scraped_both() -> bool:
+        offered = sum((await query(prometheus, "hotline_calls_offered_total")).values())
+        return offered - offered_before >= 2
+
+    await until(scraped_both, timeout=30)  # the next scrapes after the journal has both
     offered = sum((await query(prometheus, "hotline_calls_offered_total")).values())
     assert offered - offered_before == 2
     by_outcome = await query(prometheus, 'hotline_calls_total{line="main"}')
