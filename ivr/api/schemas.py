@@ -3,7 +3,7 @@ Caller numbers go through `shown_number`: a viewer sees them masked (R10)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from ivr.callbacks.domain import (
 from ivr.callbacks.voicemail import Voicemail
 from ivr.compliance import Finding
 from ivr.domain.events import JournalEvent
+from ivr.domain.nodes import node_of
 from ivr.domain.rates import Rate
 from ivr.domain.record import CallRecord, Outcome
 from ivr.domain.tally import Tally
@@ -129,11 +130,17 @@ class CallOut(Out):
     oncall_result: str | None
     end_cause: str | None
     callback_needed: bool
+    node: str | None = Field(
+        default=None, description="the Asterisk node that had the call (several nodes only)"
+    )
 
     @classmethod
-    def of(cls, r: CallRecord, role: Role, names: Names) -> CallOut:
+    def of(
+        cls, r: CallRecord, role: Role, names: Names, nodes: Mapping[str, str] | None = None
+    ) -> CallOut:
         return cls(
             linkedid=r.linkedid,
+            node=node_of(r.linkedid, nodes or {}),
             line=r.line,
             mode=r.mode.value,
             caller=shown_number(r.caller, role),
