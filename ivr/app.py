@@ -72,9 +72,11 @@ class AsteriskStack:
         install: AsteriskInstall | None = None,
         bench_line: str | None = None,
         say: Callable[[str], None] = print,
+        node: str | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self.node = node  # several nodes: an external Asterisk's config goes in dir/<node>
         self.name = name or instance_name(config.service.data_dir)
         self.bench_line = bench_line
         self.say = say
@@ -95,7 +97,8 @@ class AsteriskStack:
         over on purpose (said so, with its pid), or a clear refusal."""
         external = os.environ.get(EXTERNAL_DIR)
         if external:
-            await self._use_external(Path(external))
+            directory = Path(external)
+            await self._use_external(directory / self.node if self.node else directory)
             return
         instance = await self._instance()
         running = find_running(instance)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
 log = structlog.get_logger(__name__)
+
+# Set in docker-compose's two-node layout: Kamailio runs in its own container.
+EXTERNAL_PROXY_DIR = "HOTLINE_PROXY_DIR"
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,10 @@ class Hotline:
             self.nodes = [self._node(None, base)]
         self.proxy: KamailioProcess | None = None
         if len(config.nodes) > 1:
-            files = ProxyFiles(config.service.data_dir / "proxy")
-            self.proxy = KamailioProcess(config, files)
+            # docker-compose: a kamailio container runs the config we render there
+            external = os.environ.get(EXTERNAL_PROXY_DIR)
+            root = Path(external) if external else config.service.data_dir / "proxy"
+            self.proxy = KamailioProcess(config, ProxyFiles(root), external=bool(external))
         self.journal: Journal | None = None
         self.sink: EventSink | None = None
         self.api: Api | None = None
@@ -147,6 +153,7 @@ class Hotline:
             install=self.options.install,
             bench_line=self.options.bench_line,
             say=self.options.say,
+            node=name,
         )
         secrets = stack.secrets
         ari = AriClient(
@@ -251,13 +258,18 @@ class Hotline:
         log.info("node.calls_ended", node=node.name, calls=len(linkedids))
         return len(linkedids)
 
-    async def restart_node(self, name: str) -> None:
-        """Start a node's Asterisk again after it died; its ARI and AMI clients find it
-        (and their reconnects ask for a reconciliation pass from its record)."""
+    async def restart_node(self, name: str, timeout: float = 30.0) -> None:
+        """Start a node's Asterisk again after it died; returns once its ARI and AMI
+        clients are back on it (their reconnects ask for a reconciliation pass from
+        its record)."""
         node = self.node(name)
         if node.watch is not None and not node.watch.done():
             raise RuntimeError(f"node {name}'s Asterisk is running")
         await self._start_node(node)
+        controller = node.controller
+        if controller is not None:
+            await asyncio.wait_for(controller.ari.connected.wait(), timeout)
+            await asyncio.wait_for(controller.ami.logged_in.wait(), timeout)
         if node.reconciler is not None:
             node.reconciler.request()
 

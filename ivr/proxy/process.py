@@ -32,10 +32,17 @@ def kamailio_binary() -> str:
     return found
 
 
+EXTERNAL_WAIT = 300.0
+
+
 class KamailioProcess:
-    def __init__(self, config: HotlineConfig, files: ProxyFiles) -> None:
+    """Our Kamailio child; or, `external`, one someone else runs (a container) on the
+    config we render into `files`: then we render it and wait for it to answer."""
+
+    def __init__(self, config: HotlineConfig, files: ProxyFiles, external: bool = False) -> None:
         self.config = config
         self.files = files
+        self.external = external
         self.process: asyncio.subprocess.Process | None = None
 
     @property
@@ -62,6 +69,9 @@ class KamailioProcess:
 
     async def start(self, timeout: float = 15.0) -> None:
         render_proxy(self.config, self.files)
+        if self.external:
+            await self.wait_ready(EXTERNAL_WAIT)
+            return
         await self.check()
         log = open(self.files.log, "ab")  # noqa: SIM115
         try:
