@@ -5,9 +5,10 @@ more calls than the fault test places), repeated `--rounds` times.
     .venv/bin/python bench/failover.py [--rounds 3] [--before 100] [--after 200]
 
 Writes bench/results/failover.json: per round, the calls placed, answered, cut and
-failed before, during and after the failover, per node; lost and doubled journal
-records; how soon the service saw node A die. PostgreSQL is the journal when
-HOTLINE_TEST_DATABASE_URL is set (a fresh database per round), else SQLite.
+failed before, during and after the failover and once node A is back ("back": as many
+calls as "before"), per node; lost and doubled journal records; how soon the service saw
+node A die. PostgreSQL is the journal when HOTLINE_TEST_DATABASE_URL is set (a fresh
+database per round), else SQLite.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ async def one_round(before: int, after: int, rate: float) -> dict[str, Any]:
                            capacity=200)
     try:
         await hut.start()
-        result = await run_drill(hut, before=before, after=after, rate=rate)
+        result = await run_drill(hut, before=before, after=after, back=before, rate=rate)
         return {"journal": "postgresql" if PG_URL else "sqlite", **result.as_json()}
     finally:
         await hut.stop()

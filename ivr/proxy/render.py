@@ -62,6 +62,13 @@ def dispatcher_list(config: HotlineConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def invite_timeout_ms(config: HotlineConfig) -> int:
+    """How long the proxy waits for a node's final answer to an INVITE: longer than a
+    caller can wait unanswered (a manual line rings in the queue until max_wait_seconds)
+    plus the on-call chain and the voicemail prompt after it."""
+    return max(120, config.queue.max_wait_seconds + 120) * 1000
+
+
 def kamailio_cfg(config: HotlineConfig, files: ProxyFiles, modules: Path = MODULES) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -72,6 +79,7 @@ def kamailio_cfg(config: HotlineConfig, files: ProxyFiles, modules: Path = MODUL
     return env.get_template("kamailio.cfg.j2").render(
         proxy=config.proxy,
         children=2,
+        invite_timeout_ms=invite_timeout_ms(config),
         modules=f"{modules}/",
         list_file=str(files.dispatcher_list),
     )

@@ -9,7 +9,8 @@ Real calls at a steady rate go through Kamailio to two Asterisk nodes with one j
 3. *after*: the same steady stream, counted apart from the moment the dispatcher's probe
    interval (and the proxy's reply timeout) has passed since the kill: every one of its
    calls must be answered, by B;
-4. node A is started again and its durable record reconciled into the journal.
+4. node A is started again and its durable record reconciled into the journal;
+5. *back*: once the proxy's probes have found A again, calls spread over both nodes.
 
 Then every SIPp call is looked up in the journal by its own caller number: `lost` counts
 calls with no journal record or a record that never ended, `doubles` counts records
@@ -35,7 +36,7 @@ from tests.integration import sipp
 from tests.integration.harness import HotlineUnderTest, until
 
 LINE = "95007"
-PREFIXES = {"before": "1391", "during": "1392", "after": "1393"}
+PREFIXES = {"before": "1391", "during": "1392", "after": "1393", "back": "1394"}
 
 
 @dataclass
@@ -61,7 +62,7 @@ class DrillResult:
     doubles: int
     journal_records: int
     reconciled_events_after_restart: int
-    records_after_restart: int
+    records_after_restart: int  # every phase's, "back" included
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +98,7 @@ async def run_drill(
     *,
     before: int,
     after: int,
+    back: int = 0,
     rate: float = 10.0,
     hold_ms: int = 1000,
 ) -> DrillResult:
@@ -162,6 +164,21 @@ async def run_drill(
     before_pass = reconciler.stats.events_added
     await reconciler.run_once()
     reconciled = reconciler.stats.events_added - before_pass
+    if back:
+        # the dispatcher puts A back after `recover_threshold` answered probes
+        await asyncio.sleep(proxy.probe_interval_seconds * (proxy.recover_threshold + 1)
+                            + proxy.reply_timeout_ms / 1000)
+        runs["back"] = await start("back", back)
+        await runs["back"].wait(timeout=120)
+        logged["back"] = _calls_logged(runs["back"])
+        placed["back"] = int(runs["back"].stats().get("OutgoingCall(C)", "0") or 0)
+
+        async def back_ended() -> bool:
+            done = {r.caller for r in await _records(hut) if r.outcome is not None}
+            return set(logged["back"]) <= done
+
+        with contextlib.suppress(AssertionError):
+            await until(back_ended, timeout=30)
     again = await _records(hut)
 
     by_caller = Counter(r.caller for r in again)

@@ -81,8 +81,10 @@ async def two_nodes(
 async def test_killing_one_node_loses_no_call_after_the_probe_interval(
     two_nodes: HotlineUnderTest,
 ) -> None:
-    result = await run_drill(two_nodes, before=20, after=40, rate=10.0)
-    before, during, after = (result.phases[p] for p in ("before", "during", "after"))
+    result = await run_drill(two_nodes, before=20, after=40, back=10, rate=10.0)
+    before, during, after, back = (
+        result.phases[p] for p in ("before", "during", "after", "back")
+    )
 
     # both nodes took calls while both were up, and the journal knows which had which
     assert before.failed == 0 and before.cut == 0 and before.ok == 20
@@ -95,8 +97,10 @@ async def test_killing_one_node_loses_no_call_after_the_probe_interval(
     assert after.by_node == {"b": 40}
     # one record per call, every one ended; A's record read back adds no call
     assert result.lost == 0 and result.doubles == 0
-    placed = before.placed + during.placed + after.placed
-    assert result.records_after_restart == result.journal_records == placed
+    assert result.journal_records == before.placed + during.placed + after.placed
+    # A back: the proxy's probes found it, calls spread over both nodes again
+    assert back.ok == 10 and back.failed == 0 and set(back.by_node) == {"a", "b"}
+    assert result.records_after_restart == result.journal_records + back.placed
 
     # the API and /metrics merge both nodes by default and split by node on request
     await split_by_node_over_http(two_nodes, result.records_after_restart)

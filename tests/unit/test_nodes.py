@@ -7,6 +7,7 @@ the per-node counts split by it while the merged figures stay the rollup's."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -120,6 +121,10 @@ def test_the_proxy_dispatches_over_the_nodes_probes_them_and_fails_over(tmp_path
     cfg = kamailio_cfg(config, files)
     assert "listen=udp:127.0.0.1:5070\n" in cfg
     assert 'modparam("dispatcher", "ds_ping_interval", 3)' in cfg
+    # a manual line's caller may ring unanswered in the queue: the proxy outwaits it
+    waited = config.queue.max_wait_seconds * 1000
+    assert int(re.search(r'"fr_inv_timer", (\d+)\)', cfg)[1]) > waited
+    assert int(re.search(r'"max_inv_lifetime", (\d+)\)', cfg)[1]) > waited
     assert f'modparam("dispatcher", "list_file", "{files.dispatcher_list}")' in cfg
     failure = cfg[cfg.index("failure_route[NODE_DOWN]"):]
     assert "ds_mark_dst(\"ip\")" in failure and "ds_next_dst()" in failure
@@ -182,3 +187,14 @@ async def test_the_journal_keeps_each_calls_node_and_splits_by_it(store: Store) 
     assert split["b"].tally.outcomes()[Outcome.answered_by_agent] == 2
     merged = await report(store, T0, end)
     assert merged.tally.offered == split["a"].tally.offered + split["b"].tally.offered
+
+
+def test_the_examples_commented_two_node_block_is_a_valid_config() -> None:
+    text = example_text()
+    start = text.index("# [proxy]")
+    end = text.index("ami_port = 5040", start) + len("ami_port = 5040")
+    block = "\n".join(line[2:] if line.startswith("# ") else ""
+                      for line in text[start:end].splitlines())
+    config = parse_config(text.replace(text[start:end], block), Path("hotline.toml"))
+    assert [node.name for node in config.nodes] == ["a", "b"]
+    assert config.proxy.sip_port == 5060 and config.proxy.probe_interval_seconds == 2
