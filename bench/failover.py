@@ -17,10 +17,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from ivr.asterisk.sandbox import provision  # noqa: E402
+from ivr.proxy.process import kamailio_binary  # noqa: E402
 from tests.faults.failover_drill import result_path, run_drill  # noqa: E402
 from tests.integration.harness import HotlineUnderTest  # noqa: E402
 
@@ -77,15 +81,75 @@ async def main(rounds: int, before: int, after: int, rate: float) -> dict[str, A
     }
 
 
+PHASES = ("before", "during", "after", "back")
+
+
+def write_readme(outcome: dict[str, Any]) -> None:
+    """The README's failover table, between the `bench:failover` markers."""
+    rounds = outcome["rounds"]
+    first = rounds[0]
+    head = (
+        f"Measured {outcome['measured_at']} on this machine (2 cores, shared), "
+        f"{outcome['asterisk']}, Kamailio {outcome['kamailio']}, journal on "
+        f"{first['journal']}: {len(rounds)} rounds of SIPp calls at {first['rate']:g} "
+        f"calls/s ({first['hold_ms']} ms each), probe interval "
+        f"{first['probe_interval_seconds']} s, reply timeout {first['reply_timeout_ms']} ms; "
+        "`kill -9` of node A's Asterisk at the start of *during*; *after* starts "
+        "probe interval + reply timeout after the kill; *back*: A restarted and found by "
+        "the probes. Each cell: placed / answered / cut (on A when it died) / failed, and "
+        "the journal's calls by node."
+    )
+    rows = ["| round | " + " | ".join(PHASES)
+            + " | cut calls journaled on A, cause 38 | lost | doubles | A's death seen after |",
+            "|---" * (len(PHASES) + 5) + "|"]
+    for number, result in enumerate(rounds, start=1):
+        cells = []
+        for name in PHASES:
+            phase = result["phases"].get(name)
+            if phase is None:
+                cells.append("")
+                continue
+            nodes = ", ".join(f"{node} {count}" for node, count in sorted(phase["by_node"].items()))
+            cells.append(f"{phase['placed']} / {phase['ok']} / {phase['cut']} / "
+                         f"{phase['failed']} ({nodes})")
+        during = result["phases"]["during"]
+        rows.append(f"| {number} | " + " | ".join(cells)
+                    + f" | {during['cut_journaled']} of {during['cut']} | {result['lost']} | "
+                    f"{result['doubles']} | {result['node_down_observed_ms']:.0f} ms |")
+    table = "\n".join([head, "", *rows])
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:failover -->", "<!-- /bench:failover -->"
+    block = f"{start}\n{table}\n{end}"
+    readme.write_text(re.sub(rf"{re.escape(start)}.*?{re.escape(end)}", block, text,
+                             flags=re.S))
+
+
+def versions() -> dict[str, str]:
+    install = provision(say=lambda _: None)
+    kamailio = subprocess.run([kamailio_binary(), "-v"], capture_output=True, text=True)
+    found = re.search(r"version: kamailio (\S+)", kamailio.stdout)
+    return {"asterisk": install.version, "kamailio": found[1] if found else "?"}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=int, default=100)
     parser.add_argument("--after", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--readme-only", action="store_true",
+                        help="rewrite the README table from bench/results/failover.json")
     args = parser.parse_args()
-    outcome = asyncio.run(main(args.rounds, args.before, args.after, args.rate))
     path = result_path(ROOT)
+    if args.readme_only:
+        write_readme(json.loads(path.read_text()))
+        raise SystemExit(0)
+    outcome = asyncio.run(main(args.rounds, args.before, args.after, args.rate))
+    outcome = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **versions(), **outcome
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
+    write_readme(outcome)
     print(json.dumps(outcome, indent=2, ensure_ascii=False))

@@ -383,6 +383,10 @@ class ReportOut(Out):
     by_hour: list[HourOut] = Field(description="local hour of day of arrival, 0-23")
     by_weekday: list[WeekdayOut] = Field(description="local weekday of arrival")
     ring_time: list[RingTimeOut] = Field(description="each phone's ringing, per result")
+    per_node: dict[str, SliceOut] = Field(
+        default_factory=dict,
+        description="several Asterisk nodes: the same calls split by the node that had them",
+    )
 
     @classmethod
     def of(
@@ -391,8 +395,10 @@ class ReportOut(Out):
         kind: Literal["day", "month", "range"],
         label: str,
         names: Names,
+        per_node: Mapping[str, Slice] | None = None,
     ) -> ReportOut:
         return cls(
+            per_node={node: SliceOut.of(part) for node, part in (per_node or {}).items()},
             period=PeriodOut(
                 kind=kind, label=label, start=report.start, end=report.end, zone=report.zone
             ),

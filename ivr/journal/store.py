@@ -337,7 +337,7 @@ class Store:
             return [record_from_row(row) for row in rows]
 
     async def node_tallies(
-        self, start: datetime, end: datetime
+        self, start: datetime, end: datetime, line: str | None = None
     ) -> dict[tuple[str, str], Tally]:
         """The calls that arrived in [start, end) counted by (node, line mode): from the
         calls themselves, since the rollup keeps no node (only several nodes have one)."""
@@ -347,6 +347,8 @@ class Store:
                    CallRow.arrived_at < end)
             .execution_options(yield_per=CHUNK)
         )
+        if line is not None:
+            query = query.where(CallRow.line == line)
         counted: dict[tuple[str, str], Tally] = defaultdict(Tally)
         async with self.engine.connect() as conn:
             result = await conn.stream(query)

@@ -121,6 +121,10 @@ async def split_by_node_over_http(hut: HotlineUnderTest, records: int) -> None:
             on_a = (await response.json())["calls"]
         async with http.get("/metrics") as response:
             text_metrics = await response.text()
+        today = datetime.now(hut.config.hotline.zone).date().isoformat()
+        async with http.get("/api/reports/day", params={"day": today}) as response:
+            assert response.status == 200, await response.text()
+            day = await response.json()
     nodes = Counter(call["node"] for call in merged)
     assert len(merged) == records and set(nodes) == {"a", "b"}
     assert len(on_a) == nodes["a"] and {call["node"] for call in on_a} == {"a"}
@@ -131,3 +135,6 @@ async def split_by_node_over_http(hut: HotlineUnderTest, records: int) -> None:
     assert by_node == nodes
     up = {s.labels["node"]: s.value for s in families["hotline_node_up"].samples}
     assert up == {"a": 1.0, "b": 1.0}  # A is back
+    # the day's report: merged as ever, and the same calls split by node beside it
+    per_node = {node: part["offered"] for node, part in day["per_node"].items()}
+    assert per_node == nodes and day["total"]["offered"] == sum(nodes.values())

@@ -23,7 +23,9 @@ from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.config import HotlineConfig, parse_config
 from ivr.domain.nodes import node_of
 from ivr.domain.record import Outcome
+from ivr.journal.commands import period_report
 from ivr.journal.queries import by_node, report
+from ivr.journal.service import open_store
 from ivr.journal.store import Store
 from ivr.proxy.render import ProxyFiles, dispatcher_list, kamailio_cfg, render_proxy
 from ivr.secrets import load_secrets
@@ -198,3 +200,27 @@ def test_the_examples_commented_two_node_block_is_a_valid_config() -> None:
     config = parse_config(text.replace(text[start:end], block), Path("hotline.toml"))
     assert [node.name for node in config.nodes] == ["a", "b"]
     assert config.proxy.sip_port == 5060 and config.proxy.probe_interval_seconds == 2
+
+
+async def test_the_text_report_splits_by_node_under_the_merged_figures(tmp_path: Path) -> None:
+    config = two_nodes().model_copy(update={
+        "service": two_nodes().service.model_copy(update={"data_dir": tmp_path}),
+    })
+    store = open_store(config)  # folds with this config's nodes
+    try:
+        await store.migrate()
+        calls = [answered_by_agent(f"a-1762135200.{n}", start=T0 + timedelta(minutes=n))
+                 for n in range(3)]
+        calls.append(answered_by_agent("nodeb-1762135200.1", start=T0))
+        await store.ingest([event for call in calls for event in call.events])
+    finally:
+        await store.close()
+    text = await period_report(config, day="2026-11-03", month=None, line=None)
+    assert "offered calls: 4" in text
+    split = text[text.index("per node"):].splitlines()
+    assert re.match(r"a +3 ", split[2]) and re.match(r"b +1 ", split[3]), split
+    one_node = parse_config(example_text()).model_copy(update={
+        "service": config.service,
+    })
+    assert "per node" not in await period_report(one_node, day="2026-11-03", month=None,
+                                                 line=None)
