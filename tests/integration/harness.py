@@ -109,12 +109,19 @@ def nodes_toml(ports: Ports, nodes: int, probe_interval: int) -> str:
     """`[proxy]` on the callers' port and `nodes` Asterisk nodes on free ports."""
     text = (f"\n[proxy]\nsip_port = {ports.sip}\nprobe_interval_seconds = {probe_interval}\n"
             "reply_timeout_ms = 500\n")
+    blocks: set[int] = {ports.rtp_start}
     for i in range(nodes):
         sip = free_port()
-        rtp = 40000 + (sip % 100) * 200  # room for 100 calls a node, one node carrying all
+        # each node its own RTP block of the band the harness uses (as Ports does): 50
+        # calls, more than a node carrying the failover test's 10 calls/s alone needs
+        block = sip % 127
+        while 20000 + block * 100 in blocks:
+            block = (block + 1) % 127
+        rtp = 20000 + block * 100
+        blocks.add(rtp)
         text += (f'\n[[nodes]]\nname = "{"abcdefgh"[i]}"\nsip_port = {sip}\n'
                  f"http_port = {free_port()}\nami_port = {free_port()}\n"
-                 f"rtp_start = {rtp}\nrtp_end = {rtp + 199}\n")
+                 f"rtp_start = {rtp}\nrtp_end = {rtp + 99}\n")
     return text
 
 

@@ -1,6 +1,7 @@
 """`hotline run --nodes 2`, as an operator starts it: Kamailio on the callers' port and
 two Asterisk nodes, one journal; real calls through the proxy land on both nodes and are
-journaled with their node; Ctrl-C stops the proxy and both nodes."""
+journaled with their node; `hotline reload` renders and reloads both nodes; Ctrl-C stops
+the proxy and both nodes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ivr.app import instance_name
-from ivr.asterisk.instance import Instance
+from ivr.asterisk.instance import Instance, cli
 from ivr.asterisk.running import find_running
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.config import parse_config
@@ -24,7 +25,7 @@ from ivr.journal.service import open_store
 from ivr.proxy.process import kamailio_binary
 
 from . import sipp
-from .cli_process import CliProcess
+from .cli_process import CliProcess, run_cli
 from .harness import Ports, nodes_toml, render_test_config
 
 pytestmark = pytest.mark.asterisk
@@ -38,7 +39,11 @@ def config_path(asterisk_install: AsteriskInstall, tmp_path: Path) -> Iterator[P
         pytest.skip(str(exc))
     ports = Ports()
     path = tmp_path / "hotline.toml"
-    path.write_text(render_test_config(ports, tmp_path / "data") + nodes_toml(ports, 2, 1))
+    nodes = nodes_toml(ports, 2, 1)
+    path.write_text(render_test_config(ports, tmp_path / "data") + nodes)
+    (tmp_path / "hotline.capacity7.toml").write_text(
+        render_test_config(ports, tmp_path / "data", capacity="7") + nodes
+    )
     yield path
     base = instance_name(tmp_path / "data")
     for node in ("a", "b"):
@@ -50,8 +55,8 @@ def config_path(asterisk_install: AsteriskInstall, tmp_path: Path) -> Iterator[P
             shutil.rmtree(instance.host, ignore_errors=True)
 
 
-async def test_run_with_two_nodes_spreads_calls_and_stops_everything(
-    config_path: Path, tmp_path: Path
+async def test_run_with_two_nodes_spreads_calls_reloads_both_and_stops_everything(
+    config_path: Path, tmp_path: Path, asterisk_install: AsteriskInstall
 ) -> None:
     config = parse_config(config_path.read_text(), config_path)
     run = await CliProcess.start("run", "-c", str(config_path), "--nodes", "2")
@@ -65,6 +70,16 @@ async def test_run_with_two_nodes_spreads_calls_and_stops_everything(
     caller = await sipp.call(tmp_path / "sipp", config.proxy.sip_port, "95007",
                              hold_ms=1000, calls=4, rate=4)
     assert await caller.wait(60) == 0, caller.log()
+
+    # a reload renders and reloads every node (each on its own ports)
+    config_path.write_text((tmp_path / "hotline.capacity7.toml").read_text())
+    code, said = await run_cli("reload", "-c", str(config_path))
+    assert code == 0, said
+    base = instance_name(tmp_path / "data")
+    for node in ("a", "b"):
+        instance = Instance.create(asterisk_install, f"{base}-{node}", tmp_path / "data")
+        dialplan = await cli(instance, "dialplan show 95007@hotline-public")
+        assert "} > 7]" in dialplan, (node, dialplan)
     assert await run.stop() == 0, run.text
     kamailio_pid = int(proxy[1])
     assert not Path(f"/proc/{kamailio_pid}").exists() or not re.search(
