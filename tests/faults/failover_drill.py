@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.domain.events import EventKind
-from ivr.domain.record import CallRecord
+from ivr.domain.record import CallRecord, Outcome
 from tests.integration import sipp
 from tests.integration.harness import HotlineUnderTest, until
 
@@ -47,7 +47,8 @@ class Phase:
     cut: int = 0  # their node died under them
     failed: int = 0  # neither: what SIPp counts as a failed call
     by_node: dict[str, int] = field(default_factory=dict)  # journal records per node
-    cut_journaled: int = 0  # cut calls whose record ended when their node died
+    # cut calls journaled on their node, ended when it died (cause 38), outcome failed
+    cut_journaled: int = 0
 
 
 @dataclass
@@ -194,6 +195,7 @@ async def run_drill(
         phase.cut_journaled = sum(
             1 for r in mine
             if calls.get(r.caller) == "cut" and r.end_cause == "38" and _node(hut, r) == "a"
+            and r.outcome is Outcome.failed  # a system failure, never "no answer"
         )
         phases[name] = phase
     answered = {number for calls in logged.values() for number, v in calls.items() if v == "ok"}
