@@ -37,9 +37,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   own_policy=""
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT  # gone again even if the install fails
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
-  if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 # a packaged kamailio service never runs here: stopped and disabled if it was set up
 if [ -e /lib/systemd/system/kamailio.service ] || [ -e /etc/init.d/kamailio ]; then
