@@ -327,6 +327,31 @@ class Controller:
         await self.ari.close()
 
 
+def _fixed(controller: Controller) -> Callable[[], Controller | None]:
+    return lambda: controller
+
+
+class NodesLiveView:
+    """What the API reads of "now" with several nodes: every node's controller of the
+    moment, merged (`LiveState.merged`); connected means connected to every node."""
+
+    def __init__(self, controllers: Callable[[], list[Controller | None]]) -> None:
+        self.controllers = controllers
+
+    def state(self) -> LiveState:
+        return LiveState.merged(c.live for c in self.controllers() if c is not None)
+
+    def calls_in_ivr(self) -> list[IvrCall]:
+        return [call for c in self.controllers() if c is not None
+                for call in ControllerLiveView(_fixed(c)).calls_in_ivr()]
+
+    def ari_connected(self) -> bool:
+        return all(c is not None and c.ari.connected.is_set() for c in self.controllers())
+
+    def ami_connected(self) -> bool:
+        return all(c is not None and bool(c.ami.connected) for c in self.controllers())
+
+
 class ControllerLiveView:
     """What the API reads of "now" (`ivr.api.live_view.LiveView`), from the controller of
     the moment (it is rebuilt when the service's ARI/AMI side restarts): its `.live`,

@@ -32,7 +32,13 @@ from agi_scripts.server import FastAgiServer
 from ivr.ami.feed import AmiFeed
 from ivr.api.plugin import Api, build_api
 from ivr.api.server import HttpServer
-from ivr.app import AsteriskStack, Controller, ControllerLiveView, instance_name
+from ivr.app import (
+    AsteriskStack,
+    Controller,
+    ControllerLiveView,
+    NodesLiveView,
+    instance_name,
+)
 from ivr.ari.client import AriClient
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.clock import Clock, SettableClock, clock_from_env
@@ -302,7 +308,7 @@ class Hotline:
         self.api = build_api(
             config=lambda: self.config,
             clock=self.clock,
-            live=ControllerLiveView(lambda: self.controller),
+            live=self._live_view(),
             ari=self.ari,
             stack=self.stack,
             journal=journal.store,
@@ -312,7 +318,7 @@ class Hotline:
         self.exporter = Exporter(Sources(
             store=journal.store,
             config=lambda: self.config,
-            live=self.live,
+            live=self.live if self.nodes[0].name is None else self.live_state,
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
@@ -324,6 +330,17 @@ class Hotline:
         self.http = HttpServer(self.api.app, service.bind, service.http_port)
         await self.http.start()
         self.api.start()
+
+    def _live_view(self) -> ControllerLiveView | NodesLiveView:
+        if self.nodes[0].name is None:
+            return ControllerLiveView(lambda: self.controller)
+        return NodesLiveView(lambda: [node.controller for node in self.nodes])
+
+    def live_state(self) -> LiveState:
+        """Queue and agents now: the one node's, or every node's merged."""
+        if self.nodes[0].name is None:
+            return self.live
+        return LiveState.merged(node.live for node in self.nodes)
 
     async def _start_fastagi(self) -> None:
         """FastAGI for foreign dialplans: the same policy, clock and journal."""

@@ -74,7 +74,8 @@ class Snapshot:
 class Sources:
     store: Store
     config: Callable[[], HotlineConfig]
-    live: LiveState | None = None
+    # the live state, or (several nodes) how to get it merged at scrape time
+    live: LiveState | Callable[[], LiveState] | None = None
     health: Health | None = None
     writer_stats: Callable[[], WriterStats] | None = None
     callbacks_owed: Callable[[], dict[str, int]] | None = None
@@ -307,6 +308,8 @@ class HotlineCollector(Collector):
 
     def _live(self, config: HotlineConfig) -> Iterator[Metric]:
         live, health = self.sources.live, self.sources.health
+        if callable(live):
+            live = live()
         yield _gauge("hotline_calls_in_ivr", "calls in the IVR now",
                      health.calls_in_ivr if health else 0)
         yield _gauge("hotline_calls_waiting", "callers waiting in the queue now",

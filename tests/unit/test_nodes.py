@@ -27,6 +27,7 @@ from ivr.journal.commands import period_report
 from ivr.journal.queries import by_node, report
 from ivr.journal.service import open_store
 from ivr.journal.store import Store
+from ivr.live import LiveState
 from ivr.proxy.render import ProxyFiles, dispatcher_list, kamailio_cfg, render_proxy
 from ivr.secrets import load_secrets
 from tests.unit.test_config import example_text, problems_of
@@ -224,3 +225,23 @@ async def test_the_text_report_splits_by_node_under_the_merged_figures(tmp_path:
     })
     assert "per node" not in await period_report(one_node, day="2026-11-03", month=None,
                                                  line=None)
+
+
+def test_the_live_view_of_two_nodes_is_their_union_and_a_busy_agent_is_busy() -> None:
+    a, b = LiveState(), LiveState()
+    member = {"Interface": "PJSIP/agent1", "MemberName": "agent1", "Paused": "0"}
+    a.apply({"Event": "QueueMember", **member, "Status": "1"})  # free on node a
+    b.apply({"Event": "QueueMember", **member, "Status": "2"})  # talking on node b
+    b.apply({"Event": "QueueMember", "Interface": "PJSIP/agent2", "Status": "1"})
+    a.apply({"Event": "QueueCallerJoin", "Uniqueid": "a-1.1", "Timestamp": "100.0"})
+    b.apply({"Event": "QueueCallerJoin", "Uniqueid": "b-1.1", "Timestamp": "90.0"})
+    b.apply({"Event": "AgentConnect", "Uniqueid": "b-1.2", "Timestamp": "95.0"})
+    merged = LiveState.merged([a, b])
+    assert merged.waiting == {"a-1.1", "b-1.1"} and merged.talking == {"b-1.2"}
+    assert merged.longest_wait(100.0) == 10.0
+    assert merged.agents["PJSIP/agent1"].state == "busy"
+    assert merged.agents_by_state()["logged_in"] == 2
+    # the last events of both nodes in time order
+    assert [e["Event"] for e in merged.recent] == [
+        "QueueCallerJoin", "AgentConnect", "QueueCallerJoin"]
+    assert LiveState.merged([a]).agents["PJSIP/agent1"].state == "available"
