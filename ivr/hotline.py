@@ -311,6 +311,7 @@ class Hotline:
             live=self._live_view(),
             ari=self.ari,
             stack=self.stack,
+            more_stacks=[node.stack for node in self.nodes[1:]],
             journal=journal.store,
             config_path=self.config_path,
             reload=request_reload,
