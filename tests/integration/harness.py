@@ -108,7 +108,7 @@ class Ports:
 def nodes_toml(ports: Ports, nodes: int, probe_interval: int) -> str:
     """`[proxy]` on the callers' port and `nodes` Asterisk nodes on free ports."""
     text = (f"\n[proxy]\nsip_port = {ports.sip}\nprobe_interval_seconds = {probe_interval}\n"
-            "reply_timeout_ms = 500\n")
+            "reply_timeout_ms = 1000\n")
     blocks: set[int] = {ports.rtp_start}
     for i in range(nodes):
         sip = free_port()
