@@ -319,7 +319,7 @@ class Hotline:
         self.exporter = Exporter(Sources(
             store=journal.store,
             config=lambda: self.config,
-            live=self.live if self.nodes[0].name is None else self.live_state,
+            live=self.live_state,
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,

@@ -112,10 +112,18 @@ async def run_drill(
     workdir = hut.call_dir("failover")
 
     async def start(name: str, calls: int) -> sipp.SippRun:
-        return await sipp.failover_calls(
-            workdir, proxy.sip_port, LINE, name=name, caller_prefix=PREFIXES[name],
-            calls=calls, rate=rate, hold_ms=hold_ms,
-        )
+        for _ in range(3):
+            run = await sipp.failover_calls(
+                workdir, proxy.sip_port, LINE, name=name, caller_prefix=PREFIXES[name],
+                calls=calls, rate=rate, hold_ms=hold_ms,
+            )
+            # SIPp that cannot bind its port (taken between free_port() and its own
+            # bind) exits at once: start it again on other ports
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(run.process.wait()), 1.0)
+            if run.process.returncode in (None, 0):
+                return run
+        raise AssertionError(f"SIPp would not start: {run.log()}")
 
     runs: dict[str, sipp.SippRun] = {}
     runs["before"] = await start("before", before)

@@ -238,3 +238,7 @@ def test_the_journal_database_password_has_no_default() -> None:
     assert REQUIRED_VARIABLE.match(env["POSTGRES_PASSWORD"])
     text = COMPOSE_NODES.read_text()
     assert not re.search(r"\$\{[A-Z_]*(PASSWORD|SECRET|TOKEN)[A-Z_]*:?-", text)
+
+
+def test_the_main_compose_file_points_to_the_two_node_layout() -> None:
+    assert "-f docker-compose.yml -f docker-compose.nodes.yml" in COMPOSE.read_text()
