@@ -72,9 +72,11 @@ class AsteriskStack:
         install: AsteriskInstall | None = None,
         bench_line: str | None = None,
         say: Callable[[str], None] = print,
+        node: str | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self.node = node  # several nodes: an external Asterisk's config goes in dir/<node>
         self.name = name or instance_name(config.service.data_dir)
         self.bench_line = bench_line
         self.say = say
@@ -95,7 +97,8 @@ class AsteriskStack:
         over on purpose (said so, with its pid), or a clear refusal."""
         external = os.environ.get(EXTERNAL_DIR)
         if external:
-            await self._use_external(Path(external))
+            directory = Path(external)
+            await self._use_external(directory / self.node if self.node else directory)
             return
         instance = await self._instance()
         running = find_running(instance)
@@ -322,6 +325,31 @@ class Controller:
         await self.flow.drain()
         self.ami.close()
         await self.ari.close()
+
+
+def _fixed(controller: Controller) -> Callable[[], Controller | None]:
+    return lambda: controller
+
+
+class NodesLiveView:
+    """What the API reads of "now" with several nodes: every node's controller of the
+    moment, merged (`LiveState.merged`); connected means connected to every node."""
+
+    def __init__(self, controllers: Callable[[], list[Controller | None]]) -> None:
+        self.controllers = controllers
+
+    def state(self) -> LiveState:
+        return LiveState.merged(c.live for c in self.controllers() if c is not None)
+
+    def calls_in_ivr(self) -> list[IvrCall]:
+        return [call for c in self.controllers() if c is not None
+                for call in ControllerLiveView(_fixed(c)).calls_in_ivr()]
+
+    def ari_connected(self) -> bool:
+        return all(c is not None and c.ari.connected.is_set() for c in self.controllers())
+
+    def ami_connected(self) -> bool:
+        return all(c is not None and bool(c.ami.connected) for c in self.controllers())
 
 
 class ControllerLiveView:

@@ -138,7 +138,15 @@ def render(config_path: Path = CONFIG_OPTION) -> None:
 
 
 @app.command()
-def run(config_path: Path = CONFIG_OPTION) -> None:
+def run(
+    config_path: Path = CONFIG_OPTION,
+    nodes: int | None = typer.Option(
+        None, min=1, max=8,
+        help="run this many Asterisk nodes behind Kamailio (default: the config's "
+        "[[nodes]], else one); nodes the config does not name sit next to [asterisk]'s "
+        "ports, and the proxy takes [asterisk] sip_port",
+    ),
+) -> None:
     """Run the hotline: Asterisk and the service, until Ctrl-C. An Asterisk already
     running for this instance is attached to (`hotline asterisk start`) or adopted
     (left by a crashed run), and said so; a start that fails exits 1 with the reason."""
@@ -147,7 +155,7 @@ def run(config_path: Path = CONFIG_OPTION) -> None:
     from ivr.runner import run_hotline
 
     config = checked_config_or_exit(config_path)
-    raise typer.Exit(asyncio.run(run_hotline(config, config_path)))
+    raise typer.Exit(asyncio.run(run_hotline(config, config_path, nodes)))
 
 
 @app.command()

@@ -182,6 +182,10 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 LOOPBACK = Literal["127.0.0.1", "::1"]
 
 
+# No "-": Asterisk joins systemname and the rest of a channel id with one.
+SystemName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")]
+
+
 class AsteriskSection(Strict):
     bind: LOOPBACK = "127.0.0.1"  # ARI, AMI and Asterisk's HTTP: loopback only
     # SIP is the one public face (carrier trunk, phones); loopback unless deployed
@@ -192,6 +196,9 @@ class AsteriskSection(Strict):
     rtp_start: Port = 10000
     rtp_end: Port = 10999
     ari_app: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")] = "hotline"
+    # Asterisk's `systemname`: the prefix of every channel id and linkedid it makes, so
+    # two nodes' calls never share an id (set per node from `[[nodes]]`)
+    systemname: SystemName | None = None
 
     @field_validator("sip_bind")
     @classmethod
@@ -207,6 +214,54 @@ class AsteriskSection(Strict):
         if self.rtp_end <= self.rtp_start:
             raise ValueError("rtp_end must be above rtp_start")
         return self
+
+
+class Node(Strict):
+    """`[[nodes]]`: one Asterisk of several behind the SIP proxy, on the same config.
+
+    Its ports replace `[asterisk]`'s; everything else (lines, hours, menu, staff) is
+    the same on every node. No `[[nodes]]` is one node, `[asterisk]` as it is."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,12}$")]
+    sip_port: Port
+    http_port: Port
+    ami_port: Port
+    systemname: SystemName | None = None  # default: the node's name
+    rtp_start: Port | None = None  # default: a share of [asterisk]'s range
+    rtp_end: Port | None = None
+
+    @property
+    def system_name(self) -> str:
+        return self.systemname or self.name
+
+
+class ProxySection(Strict):
+    """`[proxy]`: Kamailio in front of the nodes (only used with more than one node).
+
+    It takes the callers' INVITEs on `sip_port` and hands each to a node that answers
+    its OPTIONS probes; a node that fails a call is marked down and the call goes on to
+    the next node."""
+
+    bind: str = "127.0.0.1"
+    sip_port: Port = 5060
+    # dispatcher's ds_ping_interval: how often every node is probed with OPTIONS
+    probe_interval_seconds: int = Field(default=2, ge=1, le=60)
+    # failed probes before a node is taken out (ds_probing_threshold), and answered ones
+    # before it is put back (ds_inactive_threshold)
+    probe_threshold: int = Field(default=1, ge=1, le=10)
+    recover_threshold: int = Field(default=1, ge=1, le=10)
+    # how long the proxy waits for a node's first reply to an INVITE or a probe
+    # (tm fr_timer); on loopback a live node answers in milliseconds
+    reply_timeout_ms: int = Field(default=1000, ge=100, le=30000)
+
+    @field_validator("bind")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IP address") from exc
+        return value
 
 
 def _no_nul(value: Path) -> Path:
@@ -389,6 +444,8 @@ class HotlineConfig(Strict):
     voicemail: VoicemailSection = VoicemailSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    proxy: ProxySection = ProxySection()
 
     @cached_property
     def schedule(self) -> Schedule[OnCall]:
@@ -436,7 +493,73 @@ class HotlineConfig(Strict):
             )
         if self.menu.announcement_key is not None and self.prompts.announcement is None:
             raise ValueError("menu.announcement_key needs a [prompts] announcement")
+        self._check_nodes()
         return self
+
+    def _check_nodes(self) -> None:
+        if not self.nodes:
+            return
+        _require_unique("nodes", [node.name for node in self.nodes], "name")
+        _require_unique("nodes", [node.system_name for node in self.nodes], "systemname")
+        ports = [(f"nodes.{n.name}.{k}", getattr(n, k)) for n in self.nodes
+                 for k in ("sip_port", "http_port", "ami_port")]
+        if len(self.nodes) > 1:
+            ports.append(("proxy.sip_port", self.proxy.sip_port))
+        ports += [("service.http_port", self.service.http_port),
+                  ("service.fastagi_port", self.service.fastagi_port)]
+        seen: dict[int, str] = {}
+        for where, port in ports:
+            if port in seen:
+                raise ValueError(f"{where} {port} is also {seen[port]}")
+            seen[port] = where
+        for node in self.nodes:
+            if (node.rtp_start is None) != (node.rtp_end is None):
+                raise ValueError(f"nodes.{node.name}: give both rtp_start and rtp_end, or neither")
+            if node.rtp_start is not None and node.rtp_end is not None \
+                    and node.rtp_end <= node.rtp_start:
+                raise ValueError(f"nodes.{node.name}: rtp_end must be above rtp_start")
+
+    @property
+    def node_names(self) -> dict[str, str]:
+        """systemname -> node name, for the journal (empty with one unnamed node)."""
+        return {node.system_name: node.name for node in self.nodes}
+
+    def for_node(self, node: Node) -> HotlineConfig:
+        """This config as node `node`'s Asterisk runs it: its own ports, RTP share and
+        systemname; the rest is the same on every node."""
+        index = self.nodes.index(node)
+        a = self.asterisk
+        if node.rtp_start is not None and node.rtp_end is not None:
+            rtp = (node.rtp_start, node.rtp_end)
+        else:  # an equal share of [asterisk]'s range, so nodes on one host never collide
+            share = (a.rtp_end - a.rtp_start + 1) // len(self.nodes)
+            start = a.rtp_start + index * share
+            rtp = (start, start + share - 1)
+        asterisk = a.model_copy(update={
+            "sip_port": node.sip_port, "http_port": node.http_port, "ami_port": node.ami_port,
+            "rtp_start": rtp[0], "rtp_end": rtp[1], "systemname": node.system_name,
+        })
+        return self.model_copy(update={"asterisk": asterisk})
+
+    def with_nodes(self, count: int) -> HotlineConfig:
+        """`hotline run --nodes N` on a config with fewer `[[nodes]]`: the missing nodes
+        made up next to `[asterisk]`'s ports (node i on each port + i), and the proxy
+        takes `[asterisk] sip_port`, the number callers already reach."""
+        if count < 1:
+            raise ValueError("--nodes needs at least 1")
+        if len(self.nodes) >= count:
+            return self.model_copy(update={"nodes": self.nodes[:count]})
+        a = self.asterisk
+        nodes = list(self.nodes)
+        for i in range(len(nodes), count):
+            name = "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else f"n{i}"
+            nodes.append(Node(name=name, sip_port=a.sip_port + 1 + i,
+                              http_port=a.http_port + 1 + i, ami_port=a.ami_port + 1 + i))
+        proxy = self.proxy.model_copy(update={"sip_port": a.sip_port, "bind": a.sip_bind})
+        update: dict[str, Any] = {"nodes": tuple(nodes)}
+        if count > 1 and not self.nodes:
+            update["proxy"] = proxy
+        return HotlineConfig.model_validate({**self.model_dump(), **update})
 
     def person_name(self, endpoint: str | None) -> str | None:
         """The configured name of an agent or on-call person (the journal keeps their

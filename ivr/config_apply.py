@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,14 +56,21 @@ class ApplyResult:
 
 
 async def apply_config_file(
-    path: Path, stack: Stack, targets: Sequence[TakesConfig], ami: Any = None
+    path: Path,
+    stack: Stack,
+    targets: Sequence[TakesConfig],
+    ami: Any = None,
+    adjust: Callable[[HotlineConfig], HotlineConfig] = lambda config: config,
 ) -> ApplyResult:
-    """Check and apply the file at `path`; never raises (but for cancellation)."""
+    """Check and apply the file at `path`; never raises (but for cancellation).
+    `adjust` makes of the file what the run made of it at start (`--nodes`)."""
     running = stack.config
     try:
-        new = await load_checked(path)
+        new = adjust(await load_checked(path))
     except ConfigError as exc:
         result = ApplyResult(False, list(exc.problems))
+    except ValueError as exc:  # what `adjust` refuses
+        result = ApplyResult(False, [str(exc)])
     except Exception as exc:  # whatever it is, the hotline stays up
         log.exception("reload.check_failed")
         result = ApplyResult(False, [f"checking the configuration failed: {exc!r}"])

@@ -6,14 +6,25 @@ clock, a tap on the journal's events, no HTTP side) is a `HotlineOptions` field,
 second wiring. It owns, in start order: the journal, the Asterisk stack, the ARI
 connection and the live state (both outlive a controller restart), the controller, and
 the HTTP side (API and /metrics over the same objects).
+
+With several `[[nodes]]` each node is one `NodeSide` (its Asterisk, its ARI and AMI
+clients, its live state and the reconciliation from its own durable record), all
+journaling into the one journal, with Kamailio (`ivr.proxy`) in front of them. A node's
+Asterisk that dies under us has its calls in progress ended in the journal at the
+moment it died (Q.850 cause 38, network out of order): nobody on it is still talking.
+With no `[[nodes]]` there is one unnamed node and no proxy, exactly as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -21,20 +32,31 @@ from agi_scripts.server import FastAgiServer
 from ivr.ami.feed import AmiFeed
 from ivr.api.plugin import Api, build_api
 from ivr.api.server import HttpServer
-from ivr.app import AsteriskStack, Controller, ControllerLiveView
+from ivr.app import (
+    AsteriskStack,
+    Controller,
+    ControllerLiveView,
+    NodesLiveView,
+    instance_name,
+)
 from ivr.ari.client import AriClient
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.clock import Clock, SettableClock, clock_from_env
 from ivr.config import HotlineConfig
-from ivr.domain.events import EventSink
+from ivr.domain.events import EventKind, EventSink, JournalEvent
 from ivr.durable.reconcile import Reconciler
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
-from ivr.ports import refuse_taken, service_ports
+from ivr.ports import Port, refuse_taken, service_ports
+from ivr.proxy.process import KamailioProcess
+from ivr.proxy.render import ProxyFiles
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
 log = structlog.get_logger(__name__)
+
+# Set in docker-compose's two-node layout: Kamailio runs in its own container.
+EXTERNAL_PROXY_DIR = "HOTLINE_PROXY_DIR"
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,52 @@ class HotlineOptions:
     reconcile_settle: float = 5.0  # a call ended this long ago has told the live path all
 
 
+@dataclass
+class NodeSide:
+    """One Asterisk node and what the service attaches to it."""
+
+    name: str | None  # None: the one node of a config without [[nodes]]
+    stack: AsteriskStack
+    ari: AriClient
+    live: LiveState = field(default_factory=LiveState)
+    controller: Controller | None = None
+    reconciler: Reconciler | None = None
+    watch: asyncio.Task[None] | None = None
+    down_at: datetime | None = None  # when its Asterisk died under the running service
+    up: asyncio.Event = field(default_factory=asyncio.Event)  # its Asterisk runs
+
+    def node_config(self, config: HotlineConfig) -> HotlineConfig:
+        """`config` as this node's Asterisk runs it."""
+        if self.name is None:
+            return config
+        return config.for_node(next(n for n in config.nodes if n.name == self.name))
+
+
+class NodesStack:
+    """Every node's Asterisk as one (`ivr.config_apply.Stack`): a reload renders and
+    reloads each node with its own ports and systemname."""
+
+    def __init__(self, hotline: Hotline) -> None:
+        self.hotline = hotline
+        self.config = hotline.config
+
+    async def render(self, config: HotlineConfig) -> None:
+        for node in self.hotline.nodes:
+            await node.stack.render(node.node_config(config))
+
+    async def reload(self, config: HotlineConfig, ami: Any = None) -> None:
+        if [n.name for n in config.nodes] != [n.name for n in self.config.nodes] or (
+            config.proxy != self.config.proxy
+        ):
+            raise ValueError("[[nodes]] and [proxy] change only with a restart")
+        for node in self.hotline.nodes:
+            controller = node.controller
+            await node.stack.reload(
+                node.node_config(config), controller.ami if controller else None
+            )
+        self.config = config
+
+
 class Hotline:
     """The running hotline. `start`, then `reload` as often as wanted, then `stop`."""
 
@@ -60,41 +128,94 @@ class Hotline:
         self.config = config
         self.config_path = config_path
         self.clock = SettableClock(self.options.clock or clock_from_env())
-        self.stack = AsteriskStack(
-            config,
-            config_path,
-            name=self.options.instance,
-            install=self.options.install,
-            bench_line=self.options.bench_line,
-            say=self.options.say,
-        )
-        secrets = self.stack.secrets
-        self.ari = AriClient(
-            self.stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
-        )
-        self.live = LiveState()
+        base = self.options.instance or instance_name(config.service.data_dir)
+        if config.nodes:
+            self.nodes = [self._node(node.name, f"{base}-{node.name}") for node in config.nodes]
+        else:
+            self.nodes = [self._node(None, base)]
+        self.proxy: KamailioProcess | None = None
+        if len(config.nodes) > 1:
+            # docker-compose: a kamailio container runs the config we render there
+            external = os.environ.get(EXTERNAL_PROXY_DIR)
+            root = Path(external) if external else config.service.data_dir / "proxy"
+            self.proxy = KamailioProcess(config, ProxyFiles(root), external=bool(external))
         self.journal: Journal | None = None
         self.sink: EventSink | None = None
-        self.controller: Controller | None = None
         self.api: Api | None = None
         self.exporter: Exporter | None = None
         self.http: HttpServer | None = None
-        self.reconciler: Reconciler | None = None
         self.fastagi: FastAgiServer | None = None
         self.reload_requested = asyncio.Event()
+        self._stopping = False
+
+    def _node(self, name: str | None, instance: str) -> NodeSide:
+        side_config = self.config
+        if name is not None:
+            side_config = self.config.for_node(next(n for n in self.config.nodes if n.name == name))
+        stack = AsteriskStack(
+            side_config,
+            self.config_path,
+            name=instance,
+            install=self.options.install,
+            bench_line=self.options.bench_line,
+            say=self.options.say,
+            node=name,
+        )
+        secrets = stack.secrets
+        ari = AriClient(
+            stack.ari_url, secrets.ari_user, secrets.ari_password, side_config.asterisk.ari_app
+        )
+        return NodeSide(name, stack, ari)
+
+    # The first node, for what has one Asterisk in mind (the API's voicemail files and
+    # originated callbacks, the tests of one node).
+
+    @property
+    def stack(self) -> AsteriskStack:
+        return self.nodes[0].stack
+
+    @property
+    def ari(self) -> AriClient:
+        return self.nodes[0].ari
+
+    @property
+    def live(self) -> LiveState:
+        return self.nodes[0].live
+
+    @property
+    def controller(self) -> Controller | None:
+        return self.nodes[0].controller
+
+    @property
+    def reconciler(self) -> Reconciler | None:
+        return self.nodes[0].reconciler
+
+    @property
+    def asterisk(self) -> AsteriskStack | NodesStack:
+        """What a reload renders and reloads: the one Asterisk, or every node's."""
+        return self.stack if self.nodes[0].name is None else NodesStack(self)
+
+    def node(self, name: str) -> NodeSide:
+        return next(side for side in self.nodes if side.name == name)
 
     async def start(self) -> None:
         """Everything up, or an exception and nothing left running."""
         if self.options.http:
             refuse_taken(service_ports(self.config))
+        if self.proxy is not None:
+            p = self.config.proxy
+            refuse_taken([Port("proxy.sip_port", p.bind, p.sip_port, "udp")])
         try:
             self.journal = await open_journal(self.config)
             writer = self.journal.writer
             self.sink = self.options.tap(writer) if self.options.tap else writer
-            await self.stack.start()
-            self.reconciler = self._reconciler(self.journal, self.sink)
-            self.ari.on_connect.append(self.reconciler.request)
-            await self.reconciler.start()
+            await asyncio.gather(*(self._start_node(node) for node in self.nodes))
+            if self.proxy is not None:
+                await self.proxy.start()
+            for node in self.nodes:
+                node.reconciler = self._reconciler(node, self.journal, self.sink)
+                node.ari.on_connect.append(node.reconciler.request)
+                await node.reconciler.start()
             await self.start_controller()
             if self.options.http:
                 await self._start_http(self.journal)
@@ -103,9 +224,64 @@ class Hotline:
             await self.stop()
             raise
 
-    def _reconciler(self, journal: Journal, sink: EventSink) -> Reconciler:
-        """The journal's reconciliation from Asterisk's own record of this instance."""
-        instance = self.stack.instance
+    async def _start_node(self, node: NodeSide) -> None:
+        await node.stack.start()
+        node.down_at = None
+        node.up.set()
+        process = node.stack.process
+        if node.name is not None and process is not None and process.process is not None:
+            node.watch = asyncio.create_task(
+                self._watch(node, process.process), name=f"node-{node.name}-watch"
+            )
+
+    async def _watch(self, node: NodeSide, process: asyncio.subprocess.Process) -> None:
+        """A node's Asterisk that exits while the service runs: its calls are over."""
+        await process.wait()
+        if self._stopping or node.stack.process is None:
+            return
+        node.down_at = datetime.now(UTC)
+        node.up.clear()
+        log.warning("node.down", node=node.name, exit=process.returncode)
+        self.options.say(f"node {node.name}: Asterisk exited ({process.returncode})")
+        await self.end_calls_of(node, node.down_at)
+
+    async def end_calls_of(self, node: NodeSide, at: datetime) -> int:
+        """The calls the journal holds in progress on `node`, ended at `at` (its Asterisk
+        died then, and every channel with it). Its durable record adds, when the node is
+        back, whatever else it holds of them; a real end reported later wins only if it
+        came first (the fold takes the earliest end)."""
+        journal, sink = self.journal, self.sink
+        if journal is None or sink is None or node.name is None:
+            return 0
+        await journal.writer.flush()  # what the live path reported before the death
+        linkedids = await journal.store.calls_in_progress_on(node.name)
+        for linkedid in linkedids:
+            sink.emit(JournalEvent(
+                linkedid=linkedid, kind=EventKind.call_ended, at=at, source="journal",
+                data={"cause": "38", "node_down": node.name},
+            ))
+        await journal.writer.flush()
+        log.info("node.calls_ended", node=node.name, calls=len(linkedids))
+        return len(linkedids)
+
+    async def restart_node(self, name: str, timeout: float = 30.0) -> None:
+        """Start a node's Asterisk again after it died; returns once its ARI and AMI
+        clients are back on it (their reconnects ask for a reconciliation pass from
+        its record)."""
+        node = self.node(name)
+        if node.watch is not None and not node.watch.done():
+            raise RuntimeError(f"node {name}'s Asterisk is running")
+        await self._start_node(node)
+        controller = node.controller
+        if controller is not None:
+            await asyncio.wait_for(controller.ari.connected.wait(), timeout)
+            await asyncio.wait_for(controller.ami.logged_in.wait(), timeout)
+        if node.reconciler is not None:
+            node.reconciler.request()
+
+    def _reconciler(self, node: NodeSide, journal: Journal, sink: EventSink) -> Reconciler:
+        """The journal's reconciliation from Asterisk's own record of this node."""
+        instance = node.stack.instance
         assert instance is not None, "Asterisk first"
         writer = journal.writer
 
@@ -122,6 +298,7 @@ class Hotline:
             queue_log_path=instance.queue_log,
             settle=self.options.reconcile_settle,
             every=self.options.reconcile_every,
+            node=node.name,
         )
 
     async def _start_http(self, journal: Journal) -> None:
@@ -131,9 +308,10 @@ class Hotline:
         self.api = build_api(
             config=lambda: self.config,
             clock=self.clock,
-            live=ControllerLiveView(lambda: self.controller),
+            live=self._live_view(),
             ari=self.ari,
             stack=self.stack,
+            more_stacks=[node.stack for node in self.nodes[1:]],
             journal=journal.store,
             config_path=self.config_path,
             reload=request_reload,
@@ -141,17 +319,29 @@ class Hotline:
         self.exporter = Exporter(Sources(
             store=journal.store,
             config=lambda: self.config,
-            live=self.live,
+            live=self.live_state,
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
+            nodes_up=self.nodes_up,
         ))
         add_metrics_route(self.api.app, self.exporter)
         service = self.config.service
         self.http = HttpServer(self.api.app, service.bind, service.http_port)
         await self.http.start()
         self.api.start()
+
+    def _live_view(self) -> ControllerLiveView | NodesLiveView:
+        if self.nodes[0].name is None:
+            return ControllerLiveView(lambda: self.controller)
+        return NodesLiveView(lambda: [node.controller for node in self.nodes])
+
+    def live_state(self) -> LiveState:
+        """Queue and agents now: the one node's, or every node's merged."""
+        if self.nodes[0].name is None:
+            return self.live
+        return LiveState.merged(node.live for node in self.nodes)
 
     async def _start_fastagi(self) -> None:
         """FastAGI for foreign dialplans: the same policy, clock and journal."""
@@ -163,33 +353,39 @@ class Hotline:
         await self.fastagi.start()
 
     async def start_controller(self) -> None:
-        """The ARI/AMI side up (again): what a restarted service process would do."""
+        """The ARI/AMI side up (again): what a restarted service process would do; one
+        ARI and one AMI client per node, all emitting into the one journal."""
         assert self.sink is not None, "start() first"
-        self.controller = Controller(
-            self.config, self.stack, self.sink, self.clock, ari=self.ari, live=self.live
-        )
-        if self.reconciler is not None:
-            self.controller.ami.on_login.append(self.reconciler.request)
-        await self.controller.start()
+        for node in self.nodes:
+            controller = Controller(
+                node.node_config(self.config), node.stack, self.sink, self.clock,
+                ari=node.ari, live=node.live,
+            )
+            node.controller = controller
+            if node.reconciler is not None:
+                controller.ami.on_login.append(node.reconciler.request)
+            await controller.start()
 
     async def stop_controller(self) -> None:
         """The ARI/AMI side away, Asterisk still running: the dialplan carries on alone."""
-        controller, self.controller = self.controller, None
-        if controller is not None:
-            await controller.stop()
+        for node in self.nodes:
+            controller, node.controller = node.controller, None
+            if controller is not None:
+                await controller.stop()
 
     async def reload(self, config: HotlineConfig) -> None:
         """The one place a new configuration is applied: Asterisk (rendered, reloaded),
         then what routes and folds new calls (`apply`). Calls in progress keep going."""
-        await self.stack.reload(config, self.ami)
+        await self.asterisk.reload(config, self.ami)
         self.apply(config)
 
     def apply(self, config: HotlineConfig) -> None:
         """A configuration Asterisk already has: routing of new calls, the journal's
         folding, and what the API and the exporter read."""
         self.config = config
-        if self.controller is not None:
-            self.controller.apply(config)
+        for node in self.nodes:
+            if node.controller is not None:
+                node.controller.apply(node.node_config(config))
         if self.journal is not None:
             self.journal.apply(config)
 
@@ -212,30 +408,53 @@ class Hotline:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        self._stopping = True
         await self.stop_controller()
-        await self.ari.close()
-        if self.reconciler is not None:
-            await self.reconciler.stop()
-            self.reconciler = None
-        await self.stack.stop()
+        for node in self.nodes:
+            await node.ari.close()
+            if node.reconciler is not None:
+                await node.reconciler.stop()
+                node.reconciler = None
+        if self.proxy is not None:
+            await self.proxy.stop()
+        for node in self.nodes:
+            if node.watch is not None:
+                node.watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await node.watch
+                node.watch = None
+            await node.stack.stop()
         if self.journal is not None:
             await self.journal.close()
             self.journal = None
 
     # What the exporter and the health check read (metrics.exporter.Health).
 
+    def nodes_up(self) -> dict[str, bool]:
+        """Several nodes: each named node's Asterisk runs and the service is attached."""
+        return {
+            node.name: node.up.is_set() and node.controller is not None
+            and node.controller.ari_connected
+            for node in self.nodes if node.name is not None
+        }
+
+    # With several nodes: connected means connected to every node; calls are summed.
+
     @property
     def ari_connected(self) -> bool:
-        return self.controller is not None and self.controller.ari_connected
+        return all(n.controller is not None and n.controller.ari_connected for n in self.nodes)
 
     @property
     def ami_connected(self) -> bool:
-        return self.controller is not None and self.controller.ami_connected
+        return all(n.controller is not None and n.controller.ami_connected for n in self.nodes)
 
     @property
     def calls_in_ivr(self) -> int:
-        return self.controller.calls_in_ivr if self.controller is not None else 0
+        return sum(n.controller.calls_in_ivr for n in self.nodes if n.controller is not None)
 
     @property
     def last_event_age_seconds(self) -> float | None:
-        return self.controller.last_event_age_seconds if self.controller is not None else None
+        ages = [n.controller.last_event_age_seconds for n in self.nodes
+                if n.controller is not None]
+        known = [age for age in ages if age is not None]
+        return min(known) if known else None

@@ -4,7 +4,7 @@ last events. Fed by AMI events (pure `apply`), read by the exporter and the API.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -40,6 +40,17 @@ class AgentState:
         if self.status == DEVICE_RINGING:
             return "ringing"
         return "available"
+
+
+def _timestamp(event: Mapping[str, str]) -> float:
+    try:
+        return float(event.get("Timestamp", ""))
+    except ValueError:
+        return 0.0
+
+
+# which of two states of one agent on two nodes to show
+_ENGAGEMENT = {"logged_out": 0, "available": 1, "paused": 2, "ringing": 3, "busy": 4}
 
 
 @dataclass
@@ -115,6 +126,26 @@ class LiveState:
         uniqueid = event.get("Uniqueid", "")
         self._left(uniqueid)
         self.talking.discard(uniqueid)
+
+    @classmethod
+    def merged(cls, states: Iterable[LiveState]) -> LiveState:
+        """Several nodes' live states as one. Callers are told apart by their uniqueids
+        (each node's systemname prefixes them). An agent is a member of every node's
+        queue: it shows in its most engaged state on any node (busy on one node is busy)."""
+        out = cls()
+        recent: list[dict[str, str]] = []
+        for state in states:
+            for key, agent in state.agents.items():
+                have = out.agents.get(key)
+                if have is None or _ENGAGEMENT[agent.state] > _ENGAGEMENT[have.state]:
+                    out.agents[key] = agent
+            out.waiting |= state.waiting
+            out.waiting_since.update(state.waiting_since)
+            out.talking |= state.talking
+            recent += state.recent
+        recent.sort(key=_timestamp)
+        out.recent.extend(recent)
+        return out
 
     def agents_by_state(self) -> dict[str, int]:
         counts = {"logged_in": 0, "available": 0, "busy": 0, "paused": 0, "ringing": 0}

@@ -22,14 +22,25 @@ from ivr.config_apply import apply_config_file
 from ivr.hotline import Hotline
 from ivr.pidfile import PID_NAME, AlreadyRunning, PidLock
 from ivr.ports import PortsTaken
+from ivr.proxy.process import ProxyStartError
 
 log = structlog.get_logger(__name__)
 
 START_REFUSED = 1  # exit status: the hotline did not start, and says why
-START_ERRORS = (AlreadyRunning, PortsTaken, AsteriskStartError, ProvisionError)
+START_ERRORS = (
+    AlreadyRunning, PortsTaken, AsteriskStartError, ProvisionError, ProxyStartError
+)
 
 
-async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
+async def run_hotline(config: HotlineConfig, config_path: Path, nodes: int | None = None) -> int:
+    """`nodes`: run that many Asterisk nodes behind the proxy (`hotline run --nodes`),
+    made up from the config where it names fewer."""
+    if nodes is not None:
+        try:
+            config = config.with_nodes(nodes)
+        except ValueError as exc:
+            print(f"hotline: not started: --nodes {nodes}: {exc}", file=sys.stderr, flush=True)
+            return START_REFUSED
     config.service.data_dir.mkdir(parents=True, exist_ok=True)
     pid_lock = PidLock(config.service.data_dir / PID_NAME)
     try:
@@ -38,12 +49,12 @@ async def run_hotline(config: HotlineConfig, config_path: Path) -> int:
         print(f"hotline: not started: {exc}", file=sys.stderr, flush=True)
         return START_REFUSED
     try:
-        return await _serve(Hotline(config, config_path), config_path)
+        return await _serve(Hotline(config, config_path), config_path, nodes)
     finally:
         pid_lock.release()
 
 
-async def _serve(hotline: Hotline, config_path: Path) -> int:
+async def _serve(hotline: Hotline, config_path: Path, nodes: int | None = None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -65,18 +76,25 @@ async def _serve(hotline: Hotline, config_path: Path) -> int:
                 waiter.cancel()
             if hotline.reload_requested.is_set() and not stop.is_set():
                 hotline.reload_requested.clear()
-                await reload_from_file(hotline, config_path)
+                await reload_from_file(hotline, config_path, nodes)
         return 0
     finally:
         print("stopping ...", flush=True)
         await hotline.stop()
 
 
-async def reload_from_file(hotline: Hotline, config_path: Path) -> None:
+async def reload_from_file(
+    hotline: Hotline, config_path: Path, nodes: int | None = None
+) -> None:
     """Re-read the config file, check it, apply it: Asterisk's reload, then everything
     the running service reads (`Hotline.apply`). A config that fails its checks or its
     apply changes nothing, and this never raises: the hotline stays on the air."""
-    result = await apply_config_file(config_path, hotline.stack, [hotline], hotline.ami)
+    def adjust(config: HotlineConfig) -> HotlineConfig:
+        return config.with_nodes(nodes) if nodes is not None else config
+
+    result = await apply_config_file(
+        config_path, hotline.asterisk, [hotline], hotline.ami, adjust=adjust
+    )
     print(result.summary(), flush=True)
 
 
@@ -84,9 +102,18 @@ def print_up(hotline: Hotline) -> None:
     config, stack = hotline.config, hotline.stack
     a, s = config.asterisk, config.service
     print(f"hotline up ({stack.install.version if stack.install else '?'})")
+    public = (a.sip_bind, a.sip_port)
+    if hotline.proxy is not None:
+        public = (config.proxy.bind, config.proxy.sip_port)
     for line in config.lines:
-        where = f"sip:{line.number}@{a.sip_bind}:{a.sip_port}"
+        where = f"sip:{line.number}@{public[0]}:{public[1]}"
         print(f"  call {line.name:10} {where}  ({line.mode})")
+    if hotline.proxy is not None:
+        print(f"  proxy    kamailio pid {hotline.proxy.pid} on {public[0]}:{public[1]}, "
+              f"probing every {config.proxy.probe_interval_seconds} s")
+    for node in (n for n in config.nodes if hotline.proxy is not None):
+        print(f"  node {node.name:8} sip {a.sip_bind}:{node.sip_port}, ARI {a.bind}:"
+              f"{node.http_port}, AMI {node.ami_port}, systemname {node.system_name}")
     print(f"  metrics  http://{s.bind}:{s.http_port}/metrics")
     print(f"  API      http://{s.bind}:{s.http_port}/api  (docs at /docs)")
     print(f"  FastAGI  agi://{s.bind}:{s.fastagi_port}/route  (for a dialplan of your own)")

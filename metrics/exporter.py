@@ -32,7 +32,7 @@ from ivr.domain.rates import Direction, Kpi, RateCounts, kpi
 from ivr.domain.record import AbandonPlace, Outcome
 from ivr.domain.tally import Tally
 from ivr.domain.vocabulary import Service
-from ivr.journal.queries import month_range, report, today_range
+from ivr.journal.queries import by_node, month_range, report, today_range
 from ivr.journal.store import Store
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
@@ -64,6 +64,9 @@ class Snapshot:
     ratios: dict[tuple[str, str, str], float] = field(default_factory=dict)
     averages: dict[tuple[str, str, str], float] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
+    # several nodes: today's calls by (node, outcome) and ratios by (node, kind)
+    node_calls: dict[tuple[str, str], int] = field(default_factory=dict)
+    node_ratios: dict[tuple[str, str], float] = field(default_factory=dict)
     taken_at: float = 0.0
 
 
@@ -71,13 +74,16 @@ class Snapshot:
 class Sources:
     store: Store
     config: Callable[[], HotlineConfig]
-    live: LiveState | None = None
+    # the live state, or (several nodes) how to get it merged at scrape time
+    live: LiveState | Callable[[], LiveState] | None = None
     health: Health | None = None
     writer_stats: Callable[[], WriterStats] | None = None
     callbacks_owed: Callable[[], dict[str, int]] | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # the clock routing reads (HOTLINE_NOW or a test may shift it), for "in service hours"
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
+    # several nodes: which node's Asterisk runs with the service attached (name -> up)
+    nodes_up: Callable[[], dict[str, bool]] | None = None
 
 
 async def take_snapshot(sources: Sources) -> Snapshot:
@@ -101,6 +107,16 @@ async def take_snapshot(sources: Sources) -> Snapshot:
         _add_ratios(snapshot, ALL_LINES, period, periodic.kpi)
         for line, piece in periodic.per_line.items():
             _add_ratios(snapshot, line, period, piece.kpi)
+    if config.nodes:  # the merged figures above; today's split by node beside them
+        start, end = today_range(now, zone)
+        split = await by_node(sources.store, start, end, targets=config.targets.values)
+        for node, piece in split.items():
+            for outcome, count in piece.tally.outcomes().items():
+                snapshot.node_calls[(node, outcome.value)] = count
+            snapshot.node_calls[(node, "in_progress")] = piece.tally.in_progress
+            for rate in piece.kpi.all:
+                if rate.value is not None and rate.unit == "share":
+                    snapshot.node_ratios[(node, rate.name)] = rate.value
     return snapshot
 
 
@@ -126,6 +142,32 @@ class HotlineCollector(Collector):
         yield from self._histograms(config)
         yield from self._ratios(config)
         yield from self._live(config)
+        if config.nodes:
+            yield from self._nodes(config)
+
+    def _nodes(self, config: HotlineConfig) -> Iterator[Metric]:
+        """Several nodes: each node's part of today's calls (the merged families above
+        count them all), and whether each node's Asterisk is up."""
+        calls = GaugeMetricFamily(
+            "hotline_node_calls_today", "calls that arrived today, by node and outcome",
+            labels=["node", "outcome"],
+        )
+        for (node, outcome), count in sorted(self.snapshot.node_calls.items()):
+            calls.add_metric([node, outcome], count)
+        ratio = GaugeMetricFamily(
+            "hotline_node_ratio", "today's SPEC §3 ratios by node (0-1)",
+            labels=["node", "kind", "period"],
+        )
+        for (node, kind), value in sorted(self.snapshot.node_ratios.items()):
+            ratio.add_metric([node, kind, "today"], value)
+        up = GaugeMetricFamily(
+            "hotline_node_up", "1 while the node's Asterisk runs with the service attached",
+            labels=["node"],
+        )
+        states = self.sources.nodes_up() if self.sources.nodes_up else {}
+        for name in (n.name for n in config.nodes):
+            up.add_metric([name], int(states.get(name, False)))
+        yield from (calls, ratio, up)
 
     def _line_tallies(self, config: HotlineConfig) -> dict[tuple[str, str], Tally]:
         """Every configured line from zero, so increase() sees the first call."""
@@ -266,6 +308,8 @@ class HotlineCollector(Collector):
 
     def _live(self, config: HotlineConfig) -> Iterator[Metric]:
         live, health = self.sources.live, self.sources.health
+        if callable(live):
+            live = live()
         yield _gauge("hotline_calls_in_ivr", "calls in the IVR now",
                      health.calls_in_ivr if health else 0)
         yield _gauge("hotline_calls_waiting", "callers waiting in the queue now",

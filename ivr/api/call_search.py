@@ -34,6 +34,7 @@ class CallFilter:
     service: str | None = None
     callback_needed: bool | None = None
     in_progress: bool | None = None
+    node: str | None = None  # the Asterisk node (several nodes behind the proxy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,8 @@ def _query(wanted: CallFilter) -> Select[tuple[object, ...]]:
         query = query.where(CallRow.service == wanted.service)
     if wanted.callback_needed is not None:
         query = query.where(CallRow.callback_needed.is_(wanted.callback_needed))
+    if wanted.node is not None:
+        query = query.where(CallRow.node == wanted.node)
     if wanted.in_progress is not None:
         ongoing = CallRow.outcome.is_(None)
         query = query.where(ongoing if wanted.in_progress else ~ongoing)

@@ -8,7 +8,7 @@ configuration (what SIGHUP does). The exporter's `Sources(callbacks_owed=api.cal
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -54,12 +54,29 @@ class HasInstance(Protocol):
     def instance(self) -> Instance | None: ...
 
 
-def voicemail_mapper(stack: HasInstance) -> PathMapper:
-    """Asterisk's path of a recording -> this host's, only inside the voicemail dir."""
-    instance = stack.instance
-    if instance is None:
-        raise RuntimeError("start the Asterisk stack before building the API")
-    return confined_mapper(instance.to_host, instance.voicemail)
+def voicemail_mapper(stack: HasInstance, *more: HasInstance) -> PathMapper:
+    """Asterisk's path of a recording -> this host's, only inside the voicemail dir (of
+    any of the stacks: several nodes each record into their own)."""
+    mappers = []
+    for each in (stack, *more):
+        instance = each.instance
+        if instance is None:
+            raise RuntimeError("start the Asterisk stack before building the API")
+        mappers.append(confined_mapper(instance.to_host, instance.voicemail))
+    if len(mappers) == 1:
+        return mappers[0]
+
+    def mapped(inner: Path) -> Path:
+        refused: ValueError | None = None
+        for mapper in mappers:
+            try:
+                return mapper(inner)
+            except ValueError as exc:
+                refused = refused or exc
+        assert refused is not None
+        raise refused
+
+    return mapped
 
 
 def build_api(
@@ -70,6 +87,7 @@ def build_api(
     ari: AriClient,
     stack: HasInstance,
     journal: Store,
+    more_stacks: Sequence[HasInstance] = (),  # the other nodes' (voicemail files)
     config_path: Path,
     reload: ReloadHook,
 ) -> Api:
@@ -82,7 +100,7 @@ def build_api(
         config_path=config_path,
         live=live,
         reload=reload,
-        voicemail_path=voicemail_mapper(stack),
+        voicemail_path=voicemail_mapper(stack, *more_stacks),
         callbacks=callbacks,
         originator=AriOriginator(ari),
     )

@@ -3,7 +3,7 @@ Caller numbers go through `shown_number`: a viewer sees them masked (R10)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from ivr.callbacks.domain import (
 from ivr.callbacks.voicemail import Voicemail
 from ivr.compliance import Finding
 from ivr.domain.events import JournalEvent
+from ivr.domain.nodes import node_of
 from ivr.domain.rates import Rate
 from ivr.domain.record import CallRecord, Outcome
 from ivr.domain.tally import Tally
@@ -129,11 +130,17 @@ class CallOut(Out):
     oncall_result: str | None
     end_cause: str | None
     callback_needed: bool
+    node: str | None = Field(
+        default=None, description="the Asterisk node that had the call (several nodes only)"
+    )
 
     @classmethod
-    def of(cls, r: CallRecord, role: Role, names: Names) -> CallOut:
+    def of(
+        cls, r: CallRecord, role: Role, names: Names, nodes: Mapping[str, str] | None = None
+    ) -> CallOut:
         return cls(
             linkedid=r.linkedid,
+            node=node_of(r.linkedid, nodes or {}),
             line=r.line,
             mode=r.mode.value,
             caller=shown_number(r.caller, role),
@@ -376,6 +383,10 @@ class ReportOut(Out):
     by_hour: list[HourOut] = Field(description="local hour of day of arrival, 0-23")
     by_weekday: list[WeekdayOut] = Field(description="local weekday of arrival")
     ring_time: list[RingTimeOut] = Field(description="each phone's ringing, per result")
+    per_node: dict[str, SliceOut] = Field(
+        default_factory=dict,
+        description="several Asterisk nodes: the same calls split by the node that had them",
+    )
 
     @classmethod
     def of(
@@ -384,8 +395,10 @@ class ReportOut(Out):
         kind: Literal["day", "month", "range"],
         label: str,
         names: Names,
+        per_node: Mapping[str, Slice] | None = None,
     ) -> ReportOut:
         return cls(
+            per_node={node: SliceOut.of(part) for node, part in (per_node or {}).items()},
             period=PeriodOut(
                 kind=kind, label=label, start=report.start, end=report.end, zone=report.zone
             ),

@@ -76,8 +76,13 @@ class Reconciler:
         settle: float = 5.0,
         every: float = 30.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        node: str | None = None,
     ) -> None:
         self.store = store
+        # each node's record is read from its own checkpoints (one journal, several nodes)
+        suffix = f".{node}" if node else ""
+        self.cel_checkpoint = CEL_CHECKPOINT + suffix
+        self.queue_log_checkpoint = QUEUE_LOG_CHECKPOINT + suffix
         self.sink = sink
         self.flush = flush
         self.ready = ready
@@ -154,8 +159,8 @@ class Reconciler:
             self._stats.passes_put_off += 1
             return None
         started = time.monotonic()
-        cel_from = int(await self.store.meta(CEL_CHECKPOINT) or 0)
-        queue_from = int(await self.store.meta(QUEUE_LOG_CHECKPOINT) or 0)
+        cel_from = int(await self.store.meta(self.cel_checkpoint) or 0)
+        queue_from = int(await self.store.meta(self.queue_log_checkpoint) or 0)
         cel = await asyncio.to_thread(read_cel, self.cel_path, cel_from)
         queue = await asyncio.to_thread(read_queue_log, self.queue_log_path, queue_from)
 
@@ -206,8 +211,8 @@ class Reconciler:
         if oldest is not None:
             margin = oldest - timedelta(seconds=2)
             queue_to = min((q.offset for q in queue.rows if q.at >= margin), default=queue.end)
-        await self.store.set_meta(CEL_CHECKPOINT, str(cel_to))
-        await self.store.set_meta(QUEUE_LOG_CHECKPOINT, str(queue_to))
+        await self.store.set_meta(self.cel_checkpoint, str(cel_to))
+        await self.store.set_meta(self.queue_log_checkpoint, str(queue_to))
 
         bad = cel.bad + queue.bad
         s = self._stats

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.config import HotlineConfig
 from ivr.domain.record import Outcome
 from ivr.journal.export import calls_csv, calls_json
-from ivr.journal.queries import day_range, month_range, report
+from ivr.journal.queries import by_node, day_range, month_range, report
 from ivr.journal.report_text import render_calls, render_report
 from ivr.journal.service import open_store
 from ivr.journal.store import Store
@@ -69,7 +69,11 @@ async def period_report(
         result = await report(
             store, start, end, line=line, zone=zone, targets=config.targets.values
         )
-    return render_report(result, title, zone)
+        per_node = (
+            await by_node(store, start, end, line=line, targets=config.targets.values)
+            if config.nodes else None
+        )
+    return render_report(result, title, zone, per_node)
 
 
 async def refold_journal(config: HotlineConfig) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import tzinfo
 
 from ivr.domain.rates import Direction, Kpi, Rate
@@ -30,7 +30,10 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.2f}%"
 
 
-def render_report(report: Report, title: str, zone: tzinfo) -> str:
+def render_report(
+    report: Report, title: str, zone: tzinfo, per_node: Mapping[str, Slice] | None = None
+) -> str:
+    """The report as text; `per_node` (several nodes) adds the split by node."""
     tally, kpi = report.tally, report.kpi
     start = report.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     end = report.end.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -63,6 +66,9 @@ def render_report(report: Report, title: str, zone: tzinfo) -> str:
     ]
     if len(report.per_line) > 1 or (report.per_line and not report.line):
         lines += ["", "per line:", *_slice_table(report.per_line.items())]
+    if per_node:
+        lines += ["", "per node (the Asterisk that had the call):",
+                  *_slice_table(per_node.items())]
     busy_hours = [(f"{hour:02d}h", s) for hour, s in enumerate(report.by_hour) if s.tally.offered]
     if busy_hours:
         lines += ["", "by local hour of day:", *_slice_table(busy_hours)]

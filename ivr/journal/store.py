@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ivr.domain.events import EventKind, JournalEvent
+from ivr.domain.nodes import node_of
 from ivr.domain.outcomes import FOLD_VERSION, fold, in_time_order
 from ivr.domain.record import CallRecord, CountingRules, Outcome
 from ivr.domain.tally import Tally, bucket_start, ring_tally
@@ -81,6 +82,8 @@ class Store:
         # how calls are folded; a config reload may change these for calls folded later
         self.line_modes: Mapping[str, str] = dict(line_modes or {})
         self.rules = rules or CountingRules()
+        # systemname -> node name: which node a call was on, read off its linkedid
+        self.nodes: Mapping[str, str] = {}
         self._schema_ready = False
         self._recent = _RecentCalls()
 
@@ -135,7 +138,7 @@ class Store:
                     changes.replace(None, record)
                     changes.count_refused(call_events, first_time=False)
                     if record.line:
-                        rows.append(record_to_row(record))
+                        rows.append(self._row(record))
                 if rows:
                     await self._upsert_calls(conn, rows)
                 await self._add_to_rollups(conn, changes)
@@ -237,11 +240,20 @@ class Store:
             record = fold(events[linkedid], self.line_modes, self.rules)
             changes.replace(before.get(linkedid), record)
             if record.line:  # a channel that reached no line is no call (refused)
-                rows.append(record_to_row(record))
+                rows.append(self._row(record))
         if rows:
             await self._upsert_calls(conn, rows)
         await self._add_to_rollups(conn, changes)
         return events
+
+    def _row(self, record: CallRecord) -> dict[str, Any]:
+        return record_to_row(record, node_of(record.linkedid, self.nodes))
+
+    async def calls_in_progress_on(self, node: str) -> list[str]:
+        """The linkedids of the calls on `node` whose end the journal does not have."""
+        query = select(CallRow.linkedid).where(CallRow.outcome.is_(None), CallRow.node == node)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def _upsert_calls(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         insert = self._insert(calls_table)
@@ -323,6 +335,28 @@ class Store:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings()
             return [record_from_row(row) for row in rows]
+
+    async def node_tallies(
+        self, start: datetime, end: datetime, line: str | None = None
+    ) -> dict[tuple[str, str], Tally]:
+        """The calls that arrived in [start, end) counted by (node, line mode): from the
+        calls themselves, since the rollup keeps no node (only several nodes have one)."""
+        query = (
+            select(calls_table)
+            .where(CallRow.node.is_not(None), CallRow.arrived_at >= start,
+                   CallRow.arrived_at < end)
+            .execution_options(yield_per=CHUNK)
+        )
+        if line is not None:
+            query = query.where(CallRow.line == line)
+        counted: dict[tuple[str, str], Tally] = defaultdict(Tally)
+        async with self.engine.connect() as conn:
+            result = await conn.stream(query)
+            async for row in result.mappings():
+                record = record_from_row(row)
+                key = (str(row["node"]), record.mode.value)
+                counted[key] = counted[key] + Tally.of(record)
+        return dict(counted)
 
     async def events_of(self, linkedid: str) -> list[JournalEvent]:
         async with self.engine.connect() as conn:

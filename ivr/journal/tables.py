@@ -135,9 +135,12 @@ class CallRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(24))
     callback_needed: Mapped[bool] = mapped_column(Boolean())
     event_count: Mapped[int] = mapped_column(Integer())
+    # the Asterisk node that had the call (from its linkedid); NULL with one node
+    node: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_calls_arrived_at", "arrived_at"),
+        Index("ix_calls_node_arrived_at", "node", "arrived_at"),
         Index("ix_calls_line_arrived_at", "line", "arrived_at"),
         # the few calls in progress, for the live view and the sweep for lost ends
         Index(
@@ -197,9 +200,10 @@ class MetaRow(Base):
 # -- call record <-> row ---------------------------------------------------------------
 
 
-def record_to_row(record: CallRecord) -> dict[str, Any]:
+def record_to_row(record: CallRecord, node: str | None = None) -> dict[str, Any]:
     return {
         "linkedid": record.linkedid,
+        "node": node,
         "line": record.line,
         "mode": record.mode.value,
         "caller": record.caller,

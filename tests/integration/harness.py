@@ -105,6 +105,26 @@ class Ports:
         self.rtp_start = 20000 + (self.sip % 127) * 100
 
 
+def nodes_toml(ports: Ports, nodes: int, probe_interval: int) -> str:
+    """`[proxy]` on the callers' port and `nodes` Asterisk nodes on free ports."""
+    text = (f"\n[proxy]\nsip_port = {ports.sip}\nprobe_interval_seconds = {probe_interval}\n"
+            "reply_timeout_ms = 1000\n")
+    blocks: set[int] = {ports.rtp_start}
+    for i in range(nodes):
+        sip = free_port()
+        # each node its own RTP block of the band the harness uses (as Ports does): 50
+        # calls, more than a node carrying the failover test's 10 calls/s alone needs
+        block = sip % 127
+        while 20000 + block * 100 in blocks:
+            block = (block + 1) % 127
+        rtp = 20000 + block * 100
+        blocks.add(rtp)
+        text += (f'\n[[nodes]]\nname = "{"abcdefgh"[i]}"\nsip_port = {sip}\n'
+                 f"http_port = {free_port()}\nami_port = {free_port()}\n"
+                 f"rtp_start = {rtp}\nrtp_end = {rtp + 99}\n")
+    return text
+
+
 def render_test_config(ports: Ports, data_dir: Path, **overrides: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE))
     return env.get_template("hotline.test.toml.j2").render(
@@ -121,13 +141,26 @@ class HotlineUnderTest:
     with a test instance name, the session's Asterisk, a settable clock and a tap on the
     journal's events."""
 
-    def __init__(self, install: AsteriskInstall, workdir: Path) -> None:
+    def __init__(
+        self,
+        install: AsteriskInstall,
+        workdir: Path,
+        *,
+        nodes: int = 1,
+        database_url: str = "",
+        probe_interval: int = 1,
+        capacity: int = 20,
+    ) -> None:
         self.install = install
         self.workdir = workdir
         self.ports = Ports()
         self.data_dir = workdir / "data"
         self.config_path = workdir / "hotline.toml"
         self.tap = JournalTap()
+        # several nodes: Kamailio takes the callers' port (ports.sip), each node its own
+        self.extra_toml = nodes_toml(self.ports, nodes, probe_interval) if nodes > 1 else ""
+        self.database_url = database_url
+        self.capacity = capacity
         self.hotline = Hotline(self.write_config(), self.config_path, HotlineOptions(
             instance=f"test-{uuid.uuid4().hex[:8]}", install=install, clock=SystemClock(),
             tap=self._tap, bench_line="19999", say=lambda _: None,
@@ -155,7 +188,12 @@ class HotlineUnderTest:
         return self.hotline.journal
 
     def write_config(self, **overrides: str) -> HotlineConfig:
-        text = render_test_config(self.ports, self.data_dir, **overrides)
+        overrides.setdefault("capacity", str(self.capacity))
+        text = render_test_config(self.ports, self.data_dir, **overrides) + self.extra_toml
+        if self.database_url:
+            text = text.replace(
+                "[service]\n", f'[service]\ndatabase_url = "{self.database_url}"\n', 1
+            )
         self.config_path.write_text(text)
         return parse_config(text, self.config_path)
 

@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,6 +106,20 @@ class SippRun:
                 self.process.kill()
                 await self.process.wait()
 
+    def finish(self) -> None:
+        """Place no new calls; exit once the calls in progress are done (SIGUSR1)."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGUSR1)
+
+    def stats(self) -> dict[str, str]:
+        """The last line of the run's statistics file (-trace_stat), by column."""
+        path = self.workdir / f"{self.name}_stat.csv"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        if len(lines) < 2:
+            return {}
+        return dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
+
     def log(self) -> str:
         texts = []
         for path in sorted(self.workdir.glob(f"{self.name}*")):
@@ -183,6 +198,36 @@ async def call(
         *(extra or []),
     ]
     return await _spawn(workdir, name, argv, root)
+
+
+async def failover_calls(
+    workdir: Path,
+    sip_port: int,
+    number: str,
+    *,
+    name: str,
+    caller_prefix: str,
+    calls: int,
+    rate: float,
+    hold_ms: int = 1500,
+    answer_timeout_ms: int = 5000,
+) -> SippRun:
+    """`calls` calls at `rate` a second through the proxy, each from its own number
+    (`caller_prefix` + SIPp's call number); each logs "ok" or "cut" (its node died
+    under it) to `{name}_logs.log`."""
+    scenario = render_scenario(
+        workdir, name, "failover_caller.xml.j2", caller_prefix=caller_prefix,
+        hold_ms=hold_ms, answer_timeout_ms=answer_timeout_ms,
+    )
+    argv = [
+        sipp_binary(), f"127.0.0.1:{sip_port}", "-sf", scenario.name, "-s", number,
+        "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
+        "-m", str(calls), "-r", str(rate), "-nostdin",
+        "-trace_err", "-error_file", f"{name}_errors.log",
+        "-trace_logs", "-log_file", f"{name}_logs.log",
+        "-trace_stat", "-stf", f"{name}_stat.csv", "-timeout", "120s", "-timeout_error",
+    ]
+    return await _spawn(workdir, name, argv)
 
 
 async def phone(

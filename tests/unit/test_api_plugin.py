@@ -20,6 +20,7 @@ from ivr.live import LiveState
 from tests.unit.test_api_support import NOW, config_file, voicemail
 
 INNER = Path("/var/lib/hotline/run-x")
+INNER_B = Path("/var/lib/hotline/run-x-b")
 
 
 def fake_stack(tmp_path: Path) -> SimpleNamespace:
@@ -85,3 +86,21 @@ async def test_the_api_of_the_running_service(tmp_path: Path) -> None:
     finally:
         api.stop()
         await store.close()
+
+
+def test_several_nodes_recordings_map_into_their_own_voicemail_directories(
+    tmp_path: Path,
+) -> None:
+    node_a, node_b = fake_stack(tmp_path / "a"), fake_stack(tmp_path / "b")
+    node_b.instance.to_host = lambda inner: (
+        tmp_path / "b/instance" / Path(inner).relative_to(INNER_B)
+    )
+    mapped = voicemail_mapper(node_a, node_b)  # type: ignore[arg-type]
+    assert mapped(INNER / "spool/voicemail/1.wav") == (
+        tmp_path / "a/instance/spool/voicemail/1.wav"
+    ).resolve()
+    assert mapped(INNER_B / "spool/voicemail/2.wav") == (
+        tmp_path / "b/instance/spool/voicemail/2.wav"
+    ).resolve()
+    with pytest.raises(ValueError):
+        mapped(INNER_B / "etc/pjsip.conf")

@@ -187,3 +187,58 @@ def test_prometheus_mounts_the_config_and_the_rules_it_names() -> None:
     for rule_file in rule_files:
         assert not rule_file.startswith("/"), "rule_files are relative to prometheus.yml"
         assert (ROOT / source_dir / rule_file).is_file(), rule_file
+
+
+# -- the two-node layout (docker-compose.nodes.yml, an override of docker-compose.yml) --
+
+COMPOSE_NODES = ROOT / "docker-compose.nodes.yml"
+
+
+def nodes_services() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = load_yaml(COMPOSE_NODES)["services"]
+    return found
+
+
+def test_the_two_node_layout_adds_node_b_kamailio_and_postgresql_to_the_same_loopback() -> None:
+    extra = nodes_services()
+    assert {"asterisk-b", "kamailio", "postgres"} <= set(extra)
+    for name in ("asterisk-b", "kamailio", "postgres"):
+        assert extra[name].get("network_mode") == "service:asterisk", name
+        assert "ports" not in extra[name], name  # 5060/udp of the asterisk service is Kamailio's
+    assert "listen_addresses=127.0.0.1" in extra["postgres"]["command"][-1]
+    declared = set(load_yaml(COMPOSE_NODES).get("volumes") or {}) | set(compose()["volumes"])
+    for name, service in extra.items():
+        for source, _ in volumes(service):
+            assert is_bind_mount(source) or source in declared, f"{name}: {source}"
+
+
+def test_each_node_and_the_proxy_run_what_the_hotline_renders_for_them() -> None:
+    extra = nodes_services()
+    base = environment(services()["hotline"])["HOTLINE_ASTERISK_DIR"]
+    hotline_env = environment(extra["hotline"])
+    assert hotline_env["HOTLINE_ASTERISK_DIR"] == base  # nodes render into <base>/<node>
+    assert environment(extra["asterisk"])["HOTLINE_ASTERISK_DIR"] == f"{base}/a"
+    assert environment(extra["asterisk-b"])["HOTLINE_ASTERISK_DIR"] == f"{base}/b"
+    proxy_dir = hotline_env["HOTLINE_PROXY_DIR"]
+    assert environment(extra["kamailio"])["HOTLINE_PROXY_DIR"] == proxy_dir
+    assert proxy_dir.startswith(base + "/")  # inside the volume the three share
+    for name in ("asterisk-b", "kamailio"):
+        assert any(target == base for _, target in volumes(extra[name])), name
+    start = (ROOT / "docker" / "kamailio" / "start.sh").read_text()
+    default = re.search(r"\$\{HOTLINE_PROXY_DIR:-([^}]+)\}", start)
+    assert default and default[1] == proxy_dir
+    assert re.search(r'exec /usr/sbin/kamailio -DD -E -f "\$conf"', start)
+    dockerfile = (ROOT / extra["kamailio"]["build"]["context"] / "Dockerfile").read_text()
+    assert re.search(r"install -y --no-install-recommends kamailio\b", dockerfile)
+    assert "USER hotline" in dockerfile
+
+
+def test_the_journal_database_password_has_no_default() -> None:
+    env = environment(nodes_services()["postgres"])
+    assert REQUIRED_VARIABLE.match(env["POSTGRES_PASSWORD"])
+    text = COMPOSE_NODES.read_text()
+    assert not re.search(r"\$\{[A-Z_]*(PASSWORD|SECRET|TOKEN)[A-Z_]*:?-", text)
+
+
+def test_the_main_compose_file_points_to_the_two_node_layout() -> None:
+    assert "-f docker-compose.yml -f docker-compose.nodes.yml" in COMPOSE.read_text()

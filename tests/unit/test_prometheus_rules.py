@@ -72,6 +72,10 @@ GAUGES = frozenset(
         "hotline_weekday_hour_calls",
         "hotline_forecast_agents",
         "hotline_forecast_calls",
+        # several Asterisk nodes only
+        "hotline_node_calls_today",
+        "hotline_node_ratio",
+        "hotline_node_up",
     }
 )
 HISTOGRAM_SERIES = frozenset(
@@ -123,6 +127,7 @@ REQUIRED_ALERTS = frozenset(
         "HotlineCallNotAnswered",
         "HotlineOnCallTransferFailed",
         "HotlineControllerDisconnected",
+        "HotlineNodeDown",
         "HotlineNoAgentLoggedIn",
     }
 )
@@ -207,7 +212,8 @@ def test_the_exported_metric_list_is_the_exporters() -> None:
     from metrics.forecast import ForecastCollector
     from metrics.weekday_hour import WeekdayHourCollector
 
-    config = load_config(ROOT / "hotline.example.toml")
+    # with two nodes, so the families only several nodes export are listed too
+    config = load_config(ROOT / "hotline.example.toml").with_nodes(2)
     sources = Sources(store=cast(Any, None), config=lambda: config, health=_Health())
     kinds: dict[str, set[str]] = {}
     targets: dict[str, set[tuple[str, ...]]] = {}

@@ -30,6 +30,10 @@ Caller = Annotated[
           "(not for viewers)"),
 ]
 ServiceName = Annotated[str | None, Query(max_length=64, description="e.g. emergency, repair")]
+NodeName = Annotated[
+    str | None,
+    Query(pattern=r"^[a-z][a-z0-9_]{0,12}$", description="the Asterisk node (several nodes)"),
+]
 
 CSV_COLUMNS = (
     "linkedid", "arrived_local", "arrived_utc", "line", "mode", "caller", "service", "outcome",
@@ -49,6 +53,7 @@ def _wanted(
     caller: Caller = None,
     service: ServiceName = None,
     callback_needed: bool | None = None,
+    node: NodeName = None,
 ) -> CallFilter:
     """The search both the page and the CSV take (a dependency: one parameter list)."""
     if caller and not who.role.sees_numbers:
@@ -64,6 +69,7 @@ def _wanted(
         caller=caller,
         service=service,
         callback_needed=callback_needed,
+        node=node,
     )
 
 
@@ -81,10 +87,12 @@ async def search_calls(
 ) -> CallPage:
     """Calls by arrival, newest first, a page at a time."""
     page = await ctx.search.page(replace(wanted, in_progress=in_progress), limit, cursor)
+    config = ctx.config()
     return CallPage(
         zone=str(ctx.zone()),
         calls=[
-            CallOut.of(record, who.role, ctx.config().person_name) for record in page.calls
+            CallOut.of(record, who.role, config.person_name, config.node_names)
+            for record in page.calls
         ],
         next_cursor=page.next_cursor,
     )
@@ -181,6 +189,6 @@ async def one_call(ctx: Ctx, who: Viewer, linkedid: LinkedId) -> CallDetail:
     events = await ctx.journal.events_of(linkedid)
     return CallDetail(
         zone=str(ctx.zone()),
-        call=CallOut.of(record, who.role, ctx.config().person_name),
+        call=CallOut.of(record, who.role, ctx.config().person_name, ctx.config().node_names),
         timeline=[EventOut.of(event, record.caller, who.role) for event in events],
     )

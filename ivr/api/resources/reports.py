@@ -12,7 +12,7 @@ from ivr.api.context import Ctx, Viewer
 from ivr.api.params import DAY_PATTERN, MONTH_PATTERN
 from ivr.api.params import day as checked_day
 from ivr.api.schemas import AUTH, ReportOut, problem
-from ivr.journal.queries import day_range, month_range, report
+from ivr.journal.queries import by_node, day_range, month_range, report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=AUTH)
 
@@ -37,7 +37,11 @@ async def _report(
         zone=config.hotline.zone,
         targets=config.targets.values,
     )
-    return ReportOut.of(result, kind, label, config.person_name)
+    per_node = (
+        await by_node(ctx.journal, start, end, line=line, targets=config.targets.values)
+        if config.nodes else {}
+    )
+    return ReportOut.of(result, kind, label, config.person_name, per_node)
 
 
 @router.get("/day", response_model=ReportOut, responses=problem(422))
