@@ -221,7 +221,7 @@ async def failover_calls(
     )
     argv = [
         sipp_binary(), f"127.0.0.1:{sip_port}", "-sf", scenario.name, "-s", number,
-        "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
+        "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_media_ports()),
         "-m", str(calls), "-r", str(rate), "-nostdin",
         "-trace_err", "-error_file", f"{name}_errors.log",
         "-trace_logs", "-log_file", f"{name}_logs.log",
