@@ -479,5 +479,81 @@ def token_revoke(
         typer.echo(f"revoked token {info.id} {info.name!r} ({info.role.value})")
 
 
+notices_app = typer.Typer(no_args_is_help=True, help="Outage notices (停气公告) callers hear.")
+app.add_typer(notices_app, name="notices")
+
+
+def run_notices_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run a notices command; a refused notice exits 2, an unreachable database 1."""
+    import asyncio
+
+    from ivr.domain.notices import NoticeInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.notices.store import NoticeNotFound
+
+    try:
+        return asyncio.run(work)
+    except (NoticeInvalid, NoticeNotFound, ValueError) as exc:
+        typer.echo(f"hotline notices {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline notices {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+AREA_OPTION = typer.Option(None, help="only for callers of this area's menu key (repeatable)")
+
+
+@notices_app.command("add")
+def notices_add(
+    text: str | None = typer.Option(None, help="what callers hear (spoken by the prompts' voice)"),
+    file: str | None = typer.Option(None, help="or a recorded file in the data dir"),
+    starts: str | None = typer.Option(None, "--from", help="local time it starts (default now)"),
+    until: str | None = typer.Option(None, help="local time it ends, e.g. 2026-12-01T18:00"),
+    hours: float | None = typer.Option(None, help="or how many hours it plays"),
+    area: list[str] | None = AREA_OPTION,
+    by: str = typer.Option("cli", help="who posts it"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Post an outage notice: it plays right after the greeting, then the menu goes on."""
+    from ivr.notices.commands import add_notice
+
+    config = config_or_exit(config_path)
+    notice = run_notices_command("add", add_notice(
+        config, config_path, text=text, file=file, starts=starts, ends=until, hours=hours,
+        areas=area or [], by=by,
+    ))  # fmt: skip
+    zone = config.hotline.zone
+    typer.echo(
+        f"notice {notice.id} plays from {notice.starts_at.astimezone(zone):%Y-%m-%d %H:%M} "
+        f"until {notice.ends_at.astimezone(zone):%Y-%m-%d %H:%M}"
+    )
+
+
+@notices_app.command("list")
+def notices_list(
+    all_: bool = typer.Option(False, "--all", help="expired and ended ones too"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """The notices, with the calls that heard each and those that still asked for a person."""
+    from ivr.notices.commands import list_notices
+
+    config = config_or_exit(config_path)
+    typer.echo(run_notices_command("list", list_notices(config, config_path, all_)))
+
+
+@notices_app.command("end")
+def notices_end(
+    notice_id: int = typer.Argument(..., help="the notice's id"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """End a notice now."""
+    from ivr.notices.commands import end_notice
+
+    config = config_or_exit(config_path)
+    notice = run_notices_command("end", end_notice(config, config_path, notice_id))
+    typer.echo(f"notice {notice.id} ended")
+
+
 if __name__ == "__main__":
     app()

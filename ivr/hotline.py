@@ -30,7 +30,10 @@ from ivr.domain.events import EventSink
 from ivr.durable.reconcile import Reconciler
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
+from ivr.notices.service import NoticesService
+from ivr.notices.store import NoticeStore
 from ivr.ports import refuse_taken, service_ports
+from ivr.prompt_files import allowed_dirs
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
@@ -81,6 +84,8 @@ class Hotline:
         self.http: HttpServer | None = None
         self.reconciler: Reconciler | None = None
         self.fastagi: FastAgiServer | None = None
+        self.notices: NoticesService | None = None
+        self._notices_task: asyncio.Task[None] | None = None
         self.reload_requested = asyncio.Event()
 
     async def start(self) -> None:
@@ -91,17 +96,34 @@ class Hotline:
             self.journal = await open_journal(self.config)
             writer = self.journal.writer
             self.sink = self.options.tap(writer) if self.options.tap else writer
+            await self._load_notices(self.journal)
             await self.stack.start()
             self.reconciler = self._reconciler(self.journal, self.sink)
             self.ari.on_connect.append(self.reconciler.request)
             await self.reconciler.start()
             await self.start_controller()
+            if self.notices is not None:
+                self._notices_task = asyncio.create_task(self.notices.run(), name="notices")
             if self.options.http:
                 await self._start_http(self.journal)
                 await self._start_fastagi()
         except BaseException:
             await self.stop()
             raise
+
+    async def _load_notices(self, journal: Journal) -> None:
+        """The outage notices that may play, before Asterisk's config is rendered (the
+        fallback plays them too); published again whenever they change or expire."""
+        self.notices = NoticesService(
+            NoticeStore(journal.store.engine),
+            self.clock.now,
+            sound_dirs=lambda: allowed_dirs(self.config, self.config_path),
+            publish=self.stack.publish_notices,
+        )
+        try:
+            self.stack.notices = await self.notices.load()
+        except Exception as exc:  # the database is away: none until it answers
+            log.warning("notices.unavailable_at_start", error=str(exc))
 
     def _reconciler(self, journal: Journal, sink: EventSink) -> Reconciler:
         """The journal's reconciliation from Asterisk's own record of this instance."""
@@ -137,6 +159,7 @@ class Hotline:
             journal=journal.store,
             config_path=self.config_path,
             reload=request_reload,
+            notices=self.notices,
         )
         self.exporter = Exporter(Sources(
             store=journal.store,
@@ -146,6 +169,7 @@ class Hotline:
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
+            notices=self.notices.store if self.notices is not None else None,
         ))
         add_metrics_route(self.api.app, self.exporter)
         service = self.config.service
@@ -203,6 +227,10 @@ class Hotline:
         self.clock.source = clock
 
     async def stop(self) -> None:
+        if self._notices_task is not None:
+            self._notices_task.cancel()
+            await asyncio.gather(self._notices_task, return_exceptions=True)
+            self._notices_task = None
         if self.fastagi is not None:
             await self.fastagi.stop()
             self.fastagi = None

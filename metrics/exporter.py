@@ -36,7 +36,9 @@ from ivr.journal.queries import month_range, report, today_range
 from ivr.journal.store import Store
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
+from ivr.notices.store import NoticeStore
 from metrics.forecast import ForecastCollector
+from metrics.notices import NoticesCollector
 from metrics.weekday_hour import WeekdayHourCollector
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -78,6 +80,7 @@ class Sources:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # the clock routing reads (HOTLINE_NOW or a test may shift it), for "in service hours"
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
+    notices: NoticeStore | None = None  # outage notices and the calls that heard them
 
 
 async def take_snapshot(sources: Sources) -> Snapshot:
@@ -319,9 +322,15 @@ class Exporter:
         self.registry.register(self.weekday_hour)
         self.forecast = ForecastCollector(sources.store, sources.config, sources.clock)
         self.registry.register(self.forecast)
+        self.notices: NoticesCollector | None = None
+        if sources.notices is not None:
+            self.notices = NoticesCollector(sources.notices, sources.routing_clock)
+            self.registry.register(self.notices)
 
     async def render(self) -> bytes:
         await self.collector.refresh()
+        if self.notices is not None:
+            await self.notices.refresh()
         await self.weekday_hour.refresh()
         await self.forecast.refresh()
         return generate_latest(self.registry)

@@ -26,7 +26,16 @@ from ivr.api.context import ApiContext, ApiServices
 from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
-from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources import (
+    callbacks,
+    calls,
+    config,
+    health,
+    live,
+    notices,
+    reports,
+    voicemail,
+)
 from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.api.resources.wallboard import router as wallboard_router
@@ -65,6 +74,7 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "live", "description": "what happens now"},
             {"name": "callbacks", "description": "回访 tasks (R7)"},
             {"name": "voicemail", "description": "messages callers left"},
+            {"name": "notices", "description": "outage notices (停气公告) callers hear"},
             {"name": "configuration", "description": "check, upload, reload"},
             {"name": "health", "description": "no token needed"},
         ],
@@ -90,6 +100,7 @@ def create_api(services: ApiServices) -> FastAPI:
         live.router,
         callbacks.router,
         voicemail.router,
+        notices.router,
         config.router,
         forecast_router,
         documents_router,

@@ -27,6 +27,8 @@ from ivr.clock import Clock, SystemClock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.live import LiveState
+from ivr.notices.service import NoticesService
+from ivr.notices.store import NoticeStore
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ApiServices:
     callbacks: CallbacksService | None = None  # default: over the journal's database
     originator: Originator | None = None  # None: calling back from the API is off
     clock: Clock = field(default_factory=SystemClock)
+    notices: NoticesService | None = None  # default: over the journal's database
 
 
 @dataclass
@@ -55,6 +58,7 @@ class ApiContext:
     live: LiveView
     originator: Originator | None
     clock: Clock
+    notices: NoticesService
 
     @classmethod
     def of(cls, services: ApiServices) -> ApiContext:
@@ -77,6 +81,7 @@ class ApiContext:
             live=as_live_view(services.live),
             originator=services.originator,
             clock=services.clock,
+            notices=services.notices or NoticesService(NoticeStore(engine), services.clock.now),
         )
 
     def config(self) -> HotlineConfig:

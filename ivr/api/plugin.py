@@ -28,6 +28,7 @@ from ivr.callbacks.voicemail import PathMapper, confined_mapper
 from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
+from ivr.notices.service import NoticesService
 
 
 @dataclass
@@ -72,6 +73,7 @@ def build_api(
     journal: Store,
     config_path: Path,
     reload: ReloadHook,
+    notices: NoticesService | None = None,
 ) -> Api:
     callbacks = CallbacksService(
         CallbackStore(journal.engine), lambda: config().hotline.zone, clock
@@ -85,5 +87,6 @@ def build_api(
         voicemail_path=voicemail_mapper(stack),
         callbacks=callbacks,
         originator=AriOriginator(ari),
+        notices=notices,
     )
     return Api(create_api(services), callbacks)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -26,6 +26,7 @@ from ivr.callflow.call import Call, CallGone, CallState
 from ivr.callflow.policy import RoutingPolicy
 from ivr.clock import Clock
 from ivr.domain.events import EventKind, EventSink, JournalEvent, Scalar
+from ivr.domain.notices import Notice, active_notices
 from ivr.domain.vocabulary import Service
 
 log = structlog.get_logger(__name__)
@@ -45,8 +46,10 @@ class CallFlowService:
         journal: EventSink,
         clock: Clock,
         media: Mapping[str, str],
+        notices: Callable[[], Sequence[Notice]] = tuple,
     ) -> None:
         self.ari = ari
+        self.notices = notices  # outage notices that may play (posted, not expired)
         self.policy = policy
         self.journal = journal
         self.clock = clock
@@ -191,10 +194,16 @@ class CallFlowService:
     async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
         call.move_to(CallState.menu)
         greeting = ["greeting"]
+        early = await self._notices(call)  # a key pressed during them answers the menu
+        if early is not False:
+            greeting = []
         for attempt in range(1, policy.menu_attempts + 1):
-            digit = await self._prompt(
-                call, [*greeting, "menu"], policy.config.menu.timeout_seconds
-            )
+            if attempt == 1 and isinstance(early, str):
+                digit: str | None = early
+            else:
+                digit = await self._prompt(
+                    call, [*greeting, "menu"], policy.config.menu.timeout_seconds
+                )
             greeting = []
             if policy.is_announcement(digit):
                 self._journal(
@@ -219,6 +228,22 @@ class CallFlowService:
                 if attempt < policy.menu_attempts:
                     await self._prompt(call, ["invalid"], 0)
         await self._to_person(call, policy.menu_default)
+
+    async def _notices(self, call: Call) -> str | bool | None:
+        """The outage notices of the moment, right after the greeting: False when there
+        are none (the greeting plays with the menu), else the key the caller pressed
+        while they played (None: heard them all to the end, each journaled)."""
+        notices = [
+            n for n in active_notices(self.notices(), self.clock.now())
+            if n.prompt in self.media
+        ]
+        if not notices:
+            return False
+        digit = await self._prompt(call, ["greeting", *(n.prompt for n in notices)], 0)
+        if digit is None:
+            for notice in notices:
+                self._journal(call, EventKind.notice_heard, notice=notice.id)
+        return digit
 
     async def _announcement_answers(self, call: Call, policy: RoutingPolicy) -> bool:
         """Play the announcement; a caller who heard it and wants nothing more is done
