@@ -555,5 +555,129 @@ def notices_end(
     typer.echo(f"notice {notice.id} ended")
 
 
+quality_app = typer.Typer(no_args_is_help=True, help="Quality scores of recorded calls.")
+app.add_typer(quality_app, name="quality")
+
+
+def run_quality_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    from ivr.domain.quality import QualityInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.recording.service import RecordingNotFound
+
+    try:
+        return asyncio.run(work)
+    except (QualityInvalid, RecordingNotFound, ValueError) as exc:
+        typer.echo(f"hotline quality {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline quality {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@quality_app.command("score")
+def quality_score(
+    linkedid: str = typer.Argument(..., help="the call's linkedid"),
+    phrases: int = typer.Option(..., help="service phrases 服务用语, 0-20", min=0, max=20),
+    attitude: int = typer.Option(..., help="attitude 服务态度, 0-20", min=0, max=20),
+    responsibility: int = typer.Option(..., help="first-contact responsibility, 0-20",
+                                       min=0, max=20),
+    professionalism: int = typer.Option(..., help="professionalism 专业性, 0-20", min=0, max=20),
+    remarks: str = typer.Option("", help="what was good, what was missing"),
+    by: str = typer.Option(..., help="the supervisor who listened"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Score a call a person answered on the seed's form (four items, 20 points each)."""
+    from ivr.domain.quality import QualityInvalid, Scores
+    from ivr.recording.commands import render_score, score_call
+
+    config = config_or_exit(config_path)
+    try:
+        scores = Scores(phrases, attitude, responsibility, professionalism)
+    except QualityInvalid as exc:
+        typer.echo(f"hotline quality score: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    stored = run_quality_command("score", score_call(config, linkedid, scores, by, remarks))
+    typer.echo(render_score(stored))
+
+
+@quality_app.command("month")
+def quality_month(
+    month: str = typer.Argument(..., help="the calls' local month, e.g. 2026-11"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Average points per agent and per item over a month's scored calls."""
+    from ivr.recording.commands import month_averages
+
+    config = config_or_exit(config_path)
+    typer.echo(run_quality_command("month", month_averages(config, month)))
+
+
+def run_spotcheck_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    from ivr.domain.spotcheck import SpotCheckInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.spotchecks.prober import ProbeFailed
+
+    try:
+        return asyncio.run(work)
+    except (SpotCheckInvalid, ValueError) as exc:
+        typer.echo(f"hotline {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except (JournalUnavailable, ProbeFailed, ConnectionError) as exc:
+        typer.echo(f"hotline {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def probe(
+    number: str | None = typer.Option(None, help="the number to dial (default: the first line's)"),
+    checker: str | None = typer.Option(None, help="the checker's name (default: [spotcheck])"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Dial the public number like a group checker (抽查), redialling a busy tone or a
+    no-answer by the rule, and store the connection score (prints it)."""
+    from ivr.spotchecks.commands import render_check, run_probe
+
+    config = config_or_exit(config_path)
+    typer.echo(render_check(run_spotcheck_command("probe", run_probe(config, number, checker))))
+
+
+spotcheck_app = typer.Typer(no_args_is_help=True, help="Spot checks (抽查) of the quarter.")
+app.add_typer(spotcheck_app, name="spotcheck")
+
+
+@spotcheck_app.command("add")
+def spotcheck_add(
+    checker: str = typer.Option(..., help="who checked"),
+    dials: str = typer.Option(..., help="results in order: ivr, person, voicemail, busy, "
+                              "no_answer, each optionally @HH:MM local, e.g. busy@09:00,ivr@09:04"),
+    listened: int | None = typer.Option(None, min=0, max=80, help="the 80 listened points"),
+    notes: str = typer.Option("", help="remarks"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Enter a checker's result; it is scored by the connection rule."""
+    from ivr.spotchecks.commands import add_check, render_check
+
+    config = config_or_exit(config_path)
+    check = run_spotcheck_command("spotcheck add",
+                                  add_check(config, checker, dials, listened, notes))
+    typer.echo(render_check(check))
+
+
+@spotcheck_app.command("show")
+def spotcheck_show(
+    quarter: str | None = typer.Argument(None, help="e.g. 2026Q4 (default: this quarter)"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """The quarter's checks and its score (the average of three or more checkers)."""
+    from ivr.spotchecks.commands import show_quarter
+
+    config = config_or_exit(config_path)
+    typer.echo(run_spotcheck_command("spotcheck show", show_quarter(config, quarter)))
+
+
 if __name__ == "__main__":
     app()

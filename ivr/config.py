@@ -343,6 +343,7 @@ class Prompts(Strict):
     queue: Prompt
     busy: Prompt | None = None
     announcement: Prompt | None = None  # played by `menu.announcement_key`
+    recorded: Prompt | None = None  # "this call may be recorded", with `[recording] announce`
 
 
 class QueueSection(Strict):
@@ -359,6 +360,38 @@ class QueueSection(Strict):
 class VoicemailSection(Strict):
     max_seconds: int = Field(default=120, ge=5, le=600)
     silence_seconds: int = Field(default=5, ge=1, le=60)
+
+
+class RecordingSection(Strict):
+    """Calls answered by agents and on-call staff recorded (MixMonitor, started when the
+    person answers, never before), kept `retention_days`, then deleted by a sweep."""
+
+    enabled: bool = False
+    services: tuple[Service, ...] = tuple(Service)  # the caller's service (menu choice)
+    announce: bool = False  # plays `[prompts] recorded` before the person is rung
+    retention_days: float = Field(default=90.0, gt=0, le=3650)
+    sweep_seconds: float = Field(default=3600.0, ge=1, le=86400)
+
+    @property
+    def recorded_services(self) -> list[str]:
+        return [service.value for service in self.services] if self.enabled else []
+
+
+class SpotcheckSection(Strict):
+    """The prober (`hotline probe`): dials the public number like a group checker and
+    scores the connection by the spot-check rule (SPEC R8)."""
+
+    # What to dial: `{number}` is the line's number. The hotline's own public context by
+    # default; through the carrier trunk once there is one, e.g. "PJSIP/{number}@carrier".
+    dial: str = Field(default="Local/{number}@hotline-public", pattern=r"^[A-Za-z]+/[^\s,]+$")
+    number: Annotated[str, Field(pattern=DIGITS.pattern)] | None = None  # default: 1st line
+    checker: str = Field(default="prober", min_length=1, max_length=64)
+    caller_id: Annotated[str, Field(pattern=DIGITS.pattern)] = "10000"
+    redial_seconds: float = Field(default=180.0, ge=0.1, le=3600)  # the rule's 3 minutes
+    ring_seconds: int = Field(default=60, ge=1, le=300)  # unanswered this long: no-answer
+    # answered sooner than this: the IVR (a person's phone rings first, seconds at least)
+    ivr_answer_seconds: float = Field(default=2.0, ge=0.1, le=30)
+    every_minutes: float = Field(default=0.0, ge=0, le=7 * 24 * 60)  # 0: on demand only
 
 
 class Agent(Strict):
@@ -387,6 +420,8 @@ class HotlineConfig(Strict):
     prompts: Prompts
     queue: QueueSection = QueueSection()
     voicemail: VoicemailSection = VoicemailSection()
+    recording: RecordingSection = RecordingSection()
+    spotcheck: SpotcheckSection = SpotcheckSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
 
@@ -436,6 +471,8 @@ class HotlineConfig(Strict):
             )
         if self.menu.announcement_key is not None and self.prompts.announcement is None:
             raise ValueError("menu.announcement_key needs a [prompts] announcement")
+        if self.recording.enabled and self.recording.announce and self.prompts.recorded is None:
+            raise ValueError("recording.announce needs a [prompts] recorded")
         return self
 
     def person_name(self, endpoint: str | None) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -34,6 +35,11 @@ from ivr.notices.service import NoticesService
 from ivr.notices.store import NoticeStore
 from ivr.ports import refuse_taken, service_ports
 from ivr.prompt_files import allowed_dirs
+from ivr.recording.service import RecordingsService
+from ivr.recording.store import RecordingStore
+from ivr.spotchecks.prober import Prober, probe_app
+from ivr.spotchecks.service import SpotChecksService
+from ivr.spotchecks.store import SpotCheckStore
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
@@ -86,6 +92,11 @@ class Hotline:
         self.fastagi: FastAgiServer | None = None
         self.notices: NoticesService | None = None
         self._notices_task: asyncio.Task[None] | None = None
+        self.recordings: RecordingsService | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+        self.spotchecks: SpotChecksService | None = None
+        self.prober: Prober | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self.reload_requested = asyncio.Event()
 
     async def start(self) -> None:
@@ -104,6 +115,12 @@ class Hotline:
             await self.start_controller()
             if self.notices is not None:
                 self._notices_task = asyncio.create_task(self.notices.run(), name="notices")
+            self.recordings = self._recordings(self.journal)
+            self._sweep_task = asyncio.create_task(
+                self.recordings.run(lambda: self.config.recording.sweep_seconds),
+                name="recordings-sweep",
+            )
+            await self._start_prober(self.journal)
             if self.options.http:
                 await self._start_http(self.journal)
                 await self._start_fastagi()
@@ -124,6 +141,37 @@ class Hotline:
             self.stack.notices = await self.notices.load()
         except Exception as exc:  # the database is away: none until it answers
             log.warning("notices.unavailable_at_start", error=str(exc))
+
+    async def _start_prober(self, journal: Journal) -> None:
+        """Spot checks, and the prober that dials the public number like a checker (on
+        demand, and every `[spotcheck] every_minutes`), over an ARI application of its own."""
+        self.spotchecks = SpotChecksService(
+            SpotCheckStore(journal.store.engine),
+            lambda: self.config.hotline.zone,
+            lambda: datetime.now(UTC),  # dials happen in real time, whatever routing's clock
+            lambda: timedelta(seconds=self.config.spotcheck.redial_seconds),
+        )
+        secrets = self.stack.secrets
+        ari = AriClient(
+            self.stack.ari_url, secrets.ari_user, secrets.ari_password,
+            probe_app(self.config.asterisk.ari_app),
+        )  # fmt: skip
+        self.prober = Prober(
+            ari, lambda: self.config.spotcheck, lambda: self.config.lines[0].number,
+            self.spotchecks,
+        )  # fmt: skip
+        await self.prober.start()
+        self._probe_task = asyncio.create_task(self.prober.run_schedule(), name="probe-schedule")
+
+    def _recordings(self, journal: Journal) -> RecordingsService:
+        """Recorded calls in the instance's directory, kept for the configured period."""
+        stack = self.stack
+        return RecordingsService(
+            lambda: stack.instance.recordings if stack.instance is not None else None,
+            RecordingStore(journal.store.engine),
+            journal.store,
+            lambda: timedelta(days=self.config.recording.retention_days),
+        )
 
     def _reconciler(self, journal: Journal, sink: EventSink) -> Reconciler:
         """The journal's reconciliation from Asterisk's own record of this instance."""
@@ -160,6 +208,9 @@ class Hotline:
             config_path=self.config_path,
             reload=request_reload,
             notices=self.notices,
+            recordings=self.recordings,
+            spotchecks=self.spotchecks,
+            prober=self.prober,
         )
         self.exporter = Exporter(Sources(
             store=journal.store,
@@ -170,6 +221,8 @@ class Hotline:
             callbacks_owed=self.api.callbacks.owed,
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
             notices=self.notices.store if self.notices is not None else None,
+            recordings=self.recordings,
+            spotchecks=self.spotchecks,
         ))
         add_metrics_route(self.api.app, self.exporter)
         service = self.config.service
@@ -227,10 +280,14 @@ class Hotline:
         self.clock.source = clock
 
     async def stop(self) -> None:
-        if self._notices_task is not None:
-            self._notices_task.cancel()
-            await asyncio.gather(self._notices_task, return_exceptions=True)
-            self._notices_task = None
+        for task in (self._notices_task, self._sweep_task, self._probe_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._notices_task = self._sweep_task = self._probe_task = None
+        if self.prober is not None:
+            await self.prober.stop()
+            self.prober = None
         if self.fastagi is not None:
             await self.fastagi.stop()
             self.fastagi = None

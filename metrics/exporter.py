@@ -37,8 +37,11 @@ from ivr.journal.store import Store
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
 from ivr.notices.store import NoticeStore
+from ivr.recording.service import RecordingsService
+from ivr.spotchecks.service import SpotChecksService
 from metrics.forecast import ForecastCollector
 from metrics.notices import NoticesCollector
+from metrics.spotchecks import SpotChecksCollector
 from metrics.weekday_hour import WeekdayHourCollector
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -81,6 +84,8 @@ class Sources:
     # the clock routing reads (HOTLINE_NOW or a test may shift it), for "in service hours"
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
     notices: NoticeStore | None = None  # outage notices and the calls that heard them
+    recordings: RecordingsService | None = None  # recorded calls on disk
+    spotchecks: SpotChecksService | None = None  # the quarter's spot checks
 
 
 async def take_snapshot(sources: Sources) -> Snapshot:
@@ -297,6 +302,10 @@ class HotlineCollector(Collector):
         if age is not None:
             yield _gauge("hotline_last_event_age_seconds", "seconds since the last AMI event",
                          age)
+        if self.sources.recordings is not None:
+            use = self.sources.recordings.disk_use()
+            yield _gauge("hotline_recordings_bytes", "disk used by call recordings", use.bytes)
+            yield _gauge("hotline_recordings_files", "call recordings kept", use.files)
         stats = self.sources.writer_stats() if self.sources.writer_stats else None
         yield _gauge("hotline_journal_spooled_events",
                      "journal events waiting in the spool for the database",
@@ -327,8 +336,15 @@ class Exporter:
             self.notices = NoticesCollector(sources.notices, sources.routing_clock)
             self.registry.register(self.notices)
 
+        self.spotchecks: SpotChecksCollector | None = None
+        if sources.spotchecks is not None:
+            self.spotchecks = SpotChecksCollector(sources.spotchecks)
+            self.registry.register(self.spotchecks)
+
     async def render(self) -> bytes:
         await self.collector.refresh()
+        if self.spotchecks is not None:
+            await self.spotchecks.refresh()
         if self.notices is not None:
             await self.notices.refresh()
         await self.weekday_hour.refresh()

@@ -33,7 +33,9 @@ from ivr.api.resources import (
     health,
     live,
     notices,
+    recordings,
     reports,
+    spotchecks,
     voicemail,
 )
 from ivr.api.resources.documents import router as documents_router
@@ -75,6 +77,8 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "callbacks", "description": "回访 tasks (R7)"},
             {"name": "voicemail", "description": "messages callers left"},
             {"name": "notices", "description": "outage notices (停气公告) callers hear"},
+            {"name": "recordings", "description": "recorded calls, listens, quality scores"},
+            {"name": "spotchecks", "description": "抽查: checkers' dials, the prober, scores"},
             {"name": "configuration", "description": "check, upload, reload"},
             {"name": "health", "description": "no token needed"},
         ],
@@ -101,6 +105,9 @@ def create_api(services: ApiServices) -> FastAPI:
         callbacks.router,
         voicemail.router,
         notices.router,
+        recordings.router,
+        recordings.quality_router,
+        spotchecks.router,
         config.router,
         forecast_router,
         documents_router,

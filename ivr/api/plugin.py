@@ -29,6 +29,9 @@ from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.notices.service import NoticesService
+from ivr.recording.service import RecordingsService
+from ivr.spotchecks.prober import Prober
+from ivr.spotchecks.service import SpotChecksService
 
 
 @dataclass
@@ -74,6 +77,9 @@ def build_api(
     config_path: Path,
     reload: ReloadHook,
     notices: NoticesService | None = None,
+    recordings: RecordingsService | None = None,
+    spotchecks: SpotChecksService | None = None,
+    prober: Prober | None = None,
 ) -> Api:
     callbacks = CallbacksService(
         CallbackStore(journal.engine), lambda: config().hotline.zone, clock
@@ -88,5 +94,8 @@ def build_api(
         callbacks=callbacks,
         originator=AriOriginator(ari),
         notices=notices,
+        recordings=recordings,
+        spotchecks=spotchecks,
+        prober=prober,
     )
     return Api(create_api(services), callbacks)

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from ivr.api.context import Admin, Ctx, Viewer
-from ivr.api.schemas import AUTH, problem
+from ivr.api.params import BodyTime
+from ivr.api.schemas import AUTH, In, problem
 from ivr.domain.notices import MAX_TEXT, Notice, NoticeInvalid
 from ivr.notices.store import Hearing, NoticeNotFound
 
@@ -18,16 +19,16 @@ router = APIRouter(prefix="/api/notices", tags=["notices"], responses=AUTH)
 NoticeId = Annotated[int, Path(ge=1, description="the notice's id")]
 
 
-class NoticeIn(BaseModel):
+class NoticeIn(In):
     """A notice: a text (spoken by the prompts' voice) or a recorded file inside the data
     dir or the config's directory; from `starts_at` (default now) to `ends_at` or for
     `hours`; for everyone, or for the areas of some menu keys."""
 
     text: str | None = Field(None, max_length=MAX_TEXT)
     file: str | None = Field(None, max_length=1000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    hours: float | None = Field(None, gt=0, le=24 * 90)
+    starts_at: BodyTime | None = None
+    ends_at: BodyTime | None = None
+    hours: StrictFloat | None = Field(None, gt=0, le=24 * 90)
     areas: list[str] = Field(default_factory=list, max_length=9)
 
 
