@@ -94,9 +94,9 @@ class NoticesService:
             if notices == self.current:
                 return False
             self.current = notices
-            if self.publish is not None:
+            if self.publish is not None:  # the running service (the CLI only writes)
                 await self.publish(notices)
-            log.info("notices.published", notices=[n.id for n in notices])
+                log.info("notices.published", notices=[n.id for n in notices])
             return True
 
     async def run(self, every: float = REFRESH_SECONDS) -> None:
