@@ -245,7 +245,7 @@ class AsteriskStack:
                 int(n.until.timestamp()),
             )
             for n in self.notices
-            if n.prompt in made
+            if n.prompt in made and not n.areas  # the fallback has no area prompt
         ]
 
     async def reload(self, config: HotlineConfig, ami: AmiFeed | None = None) -> None:

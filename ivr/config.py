@@ -377,6 +377,22 @@ class RecordingSection(Strict):
         return [service.value for service in self.services] if self.enabled else []
 
 
+class NoticesSection(Strict):
+    """Areas of outage notices: a notice may be for some areas only; after the notices for
+    everyone, callers hear `notice_areas` (made from these names) and press their area's
+    key to hear that area's notices."""
+
+    areas: dict[Annotated[str, Field(pattern=r"^[1-9]$")],
+                Annotated[str, Field(pattern=r"^[^{}]{1,20}$")]] = {}  # fmt: skip
+
+    @property
+    def area_prompt(self) -> Prompt | None:
+        if not self.areas:
+            return None
+        choices = "，".join(f"{name}请按{key}" for key, name in sorted(self.areas.items()))
+        return Prompt(text=f"查询您所在区域的停气通知，{choices}。")
+
+
 class SpotcheckSection(Strict):
     """The prober (`hotline probe`): dials the public number like a group checker and
     scores the connection by the spot-check rule (SPEC R8)."""
@@ -421,6 +437,7 @@ class HotlineConfig(Strict):
     queue: QueueSection = QueueSection()
     voicemail: VoicemailSection = VoicemailSection()
     recording: RecordingSection = RecordingSection()
+    notices: NoticesSection = NoticesSection()
     spotcheck: SpotcheckSection = SpotcheckSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()

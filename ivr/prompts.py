@@ -30,6 +30,7 @@ RENDER_VERSION = "1"
 TELEPHONE_FORMAT = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer")
 BEEP_NAME = "beep"
 NOTICE_PREFIX = "notice-"  # outage notices' prompts: notice-<id>
+AREA_PROMPT = "notice_areas"  # "东区请按1，西区请按2": which area's notices to hear
 BEEP_EFFECTS = ("synth", "0.3", "sine", "1000", "gain", "-6")
 DEBIAN_PACKAGES = {"espeak-ng": "espeak-ng", "sox": "sox"}
 
@@ -84,7 +85,11 @@ class PromptRenderer:
         return {job.name: self.sounds_dir / job.name for job in jobs}
 
     def _prompts(self) -> dict[str, Prompt]:
-        return {name: p for name, p in self.config.prompts if isinstance(p, Prompt)}
+        prompts = {name: p for name, p in self.config.prompts if isinstance(p, Prompt)}
+        area_prompt = self.config.notices.area_prompt
+        if area_prompt is not None:  # made from `[notices] areas`
+            prompts[AREA_PROMPT] = area_prompt
+        return prompts
 
     def _jobs(self, prompts: dict[str, Prompt], voice: str) -> list[_Job]:
         texts = self.texts()

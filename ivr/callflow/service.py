@@ -28,6 +28,7 @@ from ivr.clock import Clock
 from ivr.domain.events import EventKind, EventSink, JournalEvent, Scalar
 from ivr.domain.notices import Notice, active_notices
 from ivr.domain.vocabulary import Service
+from ivr.prompts import AREA_PROMPT
 
 log = structlog.get_logger(__name__)
 
@@ -194,7 +195,7 @@ class CallFlowService:
     async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
         call.move_to(CallState.menu)
         greeting = ["greeting"]
-        early = await self._notices(call)  # a key pressed during them answers the menu
+        early = await self._notices(call, policy)  # a key pressed during them: the menu's
         if early is not False:
             greeting = []
         for attempt in range(1, policy.menu_attempts + 1):
@@ -229,21 +230,32 @@ class CallFlowService:
                     await self._prompt(call, ["invalid"], 0)
         await self._to_person(call, policy.menu_default)
 
-    async def _notices(self, call: Call) -> str | bool | None:
-        """The outage notices of the moment, right after the greeting: False when there
-        are none (the greeting plays with the menu), else the key the caller pressed
-        while they played (None: heard them all to the end, each journaled)."""
-        notices = [
-            n for n in active_notices(self.notices(), self.clock.now())
-            if n.prompt in self.media
-        ]
-        if not notices:
+    async def _notices(self, call: Call, policy: RoutingPolicy) -> str | bool | None:
+        """The outage notices of the moment, right after the greeting: those for everyone,
+        then (when some are for areas) the area prompt and the chosen area's. False when
+        there are none (the greeting plays with the menu), else the key the caller pressed
+        while notices for everyone played (None: heard to the end, each journaled)."""
+        now = self.clock.now()
+        playable = [n for n in self.notices() if n.prompt in self.media]
+        everyone = active_notices(playable, now)
+        for_areas = [n for n in playable if n.areas and n.active_at(now)]
+        if not everyone and not for_areas:
             return False
-        digit = await self._prompt(call, ["greeting", *(n.prompt for n in notices)], 0)
-        if digit is None:
-            for notice in notices:
-                self._journal(call, EventKind.notice_heard, notice=notice.id)
-        return digit
+        digit = await self._prompt(call, ["greeting", *(n.prompt for n in everyone)], 0)
+        if digit is not None:
+            return digit
+        self._heard(call, everyone)
+        if for_areas and AREA_PROMPT in self.media:
+            area = await self._prompt(call, [AREA_PROMPT], policy.config.menu.timeout_seconds)
+            chosen = [n for n in active_notices(for_areas, now, area) if n.areas]
+            if chosen and await self._prompt(call, [n.prompt for n in chosen], 0) is None:
+                self._heard(call, chosen, area=area)
+        return None
+
+    def _heard(self, call: Call, notices: list[Notice], area: str | None = None) -> None:
+        where = {"area": area} if area else {}
+        for notice in notices:
+            self._journal(call, EventKind.notice_heard, notice=notice.id, **where)
 
     async def _announcement_answers(self, call: Call, policy: RoutingPolicy) -> bool:
         """Play the announcement; a caller who heard it and wants nothing more is done

@@ -203,3 +203,17 @@ def test_the_fallback_plays_each_notice_in_its_own_window(tmp_path: Path) -> Non
     assert text.rstrip().endswith("same => n,Return()")
     empty = write_notices_dialplan(instance, []).read_text()
     assert "Playback" not in empty and "Return()" in empty
+
+
+def test_the_area_prompt_is_made_from_the_configured_areas() -> None:
+    from ivr.config import ConfigError, parse_config
+    from ivr.prompts import AREA_PROMPT, PromptRenderer
+    from tests.unit.test_api_support import EXAMPLE
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert parse_config(text).notices.area_prompt is None  # no areas: no prompt
+    config = parse_config(text + '\n[notices]\nareas = { "2" = "西区", "1" = "东区" }\n')
+    texts = PromptRenderer(config, Path("/nowhere")).texts()
+    assert texts[AREA_PROMPT] == "查询您所在区域的停气通知，东区请按1，西区请按2。"
+    with pytest.raises(ConfigError):
+        parse_config(text + '\n[notices]\nareas = { "0" = "东区" }\n')
