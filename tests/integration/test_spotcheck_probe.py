@@ -68,3 +68,16 @@ async def test_a_target_that_only_rings_is_no_answer_four_times(
     assert fresh.hotline.spotchecks is not None
     quarter = await fresh.hotline.spotchecks.quarter(check.quarter)
     assert "prober-ring" in {c.checker for c in quarter.checkers}
+
+
+async def test_hotline_probe_dials_from_its_own_process(fresh: HotlineUnderTest) -> None:
+    """`hotline probe` (what an operator runs beside `hotline run`) dials over the running
+    Asterisk's ARI and stores its check where the service reads it."""
+    from .cli_process import run_cli
+
+    code, out = await run_cli("probe", "--checker", "cli-prober", "-c", str(fresh.config_path))
+    assert code == 0, out
+    assert "by cli-prober (probe): ivr -> connection 20/20" in out
+    assert fresh.hotline.spotchecks is not None
+    latest = await fresh.hotline.spotchecks.latest_by_checker()
+    assert latest[("cli-prober", "probe")].connection_score == 20
