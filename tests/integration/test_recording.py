@@ -13,11 +13,12 @@ import pytest
 
 from ivr.auth.roles import Role
 from ivr.domain.events import EventKind
+from ivr.domain.record import Outcome
 
 from . import sipp
 from .harness import HotlineUnderTest, eventually
 from .sipp import Press
-from .test_callflow import IN_HOURS, start_agents, stop_all
+from .test_callflow import IN_HOURS, SATURDAY_NIGHT, start_agents, stop_all
 from .test_journal_calls import record_of
 from .test_notices import api, metric, token
 
@@ -111,3 +112,32 @@ async def test_an_agent_call_is_recorded_listened_to_audited_and_swept(
         await eventually(lambda: not path.exists(), timeout=15)
     finally:
         await fresh.reload()
+
+
+async def test_a_night_emergency_answered_on_call_is_recorded_per_service(
+    fresh: HotlineUnderTest,
+) -> None:
+    """Only emergencies recorded: the on-call person's answer starts the recording."""
+    await fresh.reload(recording="true", recording_services='["emergency"]')
+    fresh.set_now(SATURDAY_NIGHT)
+    workdir = fresh.call_dir("recorded-oncall")
+    phone = await sipp.phone(workdir, fresh.ports.oncall1, name="oncall1", ring_ms=1000)
+    try:
+        mark = fresh.tap.mark()
+        caller = await sipp.call(
+            workdir, fresh.ports.sip, "95007", digits=[Press("1", 1500)],
+            audio_after_ms=2500, audio_ms=7500, hold_ms=500,
+        )
+        assert await caller.wait(60) == 0, caller.log()
+        answered = await fresh.tap.wait_for(EventKind.oncall_answered, since=mark)
+        record = await record_of(fresh, answered.linkedid)
+    finally:
+        await phone.stop()
+        await fresh.reload()
+    assert record.outcome is Outcome.answered_by_oncall and record.service == "emergency"
+    assert fresh.stack.instance is not None
+    path = fresh.stack.instance.recordings / f"{record.linkedid}.wav"
+    await eventually(lambda: path.exists() and path.stat().st_size > 44)
+    with wave.open(str(path)) as recorded:
+        seconds = recorded.getnframes() / recorded.getframerate()
+    assert 3.0 < seconds <= (record.talk_seconds or 0) + 0.2

@@ -217,3 +217,21 @@ def test_the_area_prompt_is_made_from_the_configured_areas() -> None:
     assert texts[AREA_PROMPT] == "查询您所在区域的停气通知，东区请按1，西区请按2。"
     with pytest.raises(ConfigError):
         parse_config(text + '\n[notices]\nareas = { "0" = "东区" }\n')
+
+
+async def test_a_notice_expires_by_itself_and_is_published_away(api: Harness) -> None:
+    published: list[list[int]] = []
+    now = [NOW]
+
+    async def publish(notices: list[Notice]) -> None:
+        published.append([n.id for n in notices])
+
+    service = NoticesService(NoticeStore(api.store.engine), lambda: now[0], publish=publish)
+    posted = await service.add(text="停气", file=None, starts_at=None, ends_at=None, hours=1,
+                               by="alice")
+    now[0] = NOW + timedelta(minutes=59)
+    assert not await service.refresh()
+    now[0] = NOW + timedelta(hours=1)  # its end: nobody ended it, it is gone
+    assert await service.refresh()
+    assert published == [[posted.id], []]
+    assert service.current == []
