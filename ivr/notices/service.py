@@ -68,12 +68,12 @@ class NoticesService:
         notice = await self.store.add(
             text=text, file=file, starts_at=start, ends_at=ends_at, areas=keys, by=by, now=now
         )
-        await self.refresh()
+        await self._publish_soon()
         return notice
 
     async def end(self, notice_id: int) -> Notice:
         notice = await self.store.end(notice_id, self.now())
-        await self.refresh()
+        await self._publish_soon()
         return notice
 
     async def find(self, include_expired: bool = False) -> list[Notice]:
@@ -93,11 +93,19 @@ class NoticesService:
             notices = await self.store.find(now=self.now())
             if notices == self.current:
                 return False
-            self.current = notices
             if self.publish is not None:  # the running service (the CLI only writes)
                 await self.publish(notices)
                 log.info("notices.published", notices=[n.id for n in notices])
+            self.current = notices  # only once published: a failure is retried next time
             return True
+
+    async def _publish_soon(self) -> None:
+        """After a change made here: publish now; if that fails (a prompt that cannot be
+        made, Asterisk away), the periodic refresh tries again."""
+        try:
+            await self.refresh()
+        except Exception:
+            log.exception("notices.publish_failed")
 
     async def run(self, every: float = REFRESH_SECONDS) -> None:
         while True:

@@ -235,3 +235,19 @@ async def test_a_notice_expires_by_itself_and_is_published_away(api: Harness) ->
     assert await service.refresh()
     assert published == [[posted.id], []]
     assert service.current == []
+
+
+async def test_a_failed_publication_keeps_the_notice_and_is_retried(api: Harness) -> None:
+    attempts: list[list[int]] = []
+
+    async def publish(notices: list[Notice]) -> None:
+        attempts.append([n.id for n in notices])
+        if len(attempts) == 1:
+            raise RuntimeError("Asterisk is away")
+
+    service = NoticesService(NoticeStore(api.store.engine), lambda: NOW, publish=publish)
+    posted = await service.add(text="停气", file=None, starts_at=None, ends_at=None, hours=1,
+                               by="alice")  # stored, though not yet published
+    assert service.current == [] and [n.id for n in await service.find()] == [posted.id]
+    assert await service.refresh()  # the periodic refresh tries again
+    assert attempts == [[posted.id], [posted.id]] and service.current == [posted]
