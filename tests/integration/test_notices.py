@@ -93,7 +93,7 @@ async def test_a_posted_notice_plays_before_the_menu_and_answers_the_call(
         done = await sipp.call(fresh.call_dir("notice-done"), fresh.ports.sip, "95007",
                                name="done", hold_ms=heard_ms + 2500)
         asks = await sipp.call(fresh.call_dir("notice-asks"), fresh.ports.sip, "95007",
-                               name="asks", digits=[Press("0", heard_ms + 1500)], hold_ms=1500)
+                               name="asks", digits=[Press("0", heard_ms + 2000)], hold_ms=1500)
         assert await done.wait(60) == 0, done.log()
         assert await asks.wait(60) == 0, asks.log()
         await eventually(lambda: len(fresh.tap.find(EventKind.notice_heard)) >= 2)
@@ -156,7 +156,7 @@ async def test_the_dialplans_fallback_plays_the_notice_too(fresh: HotlineUnderTe
     try:
         await asyncio.wait_for(feed.logged_in.wait(), 10)
         mark = fresh.tap.mark()
-        hold = fresh.prompt_ms(notice.prompt) + 1500
+        hold = fresh.prompt_ms(notice.prompt) + 2500
         caller = await sipp.call(fresh.call_dir("notice-fallback"), fresh.ports.sip, "95007",
                                  name="fallback", hold_ms=hold)
         assert await caller.wait(60) == 0, caller.log()
