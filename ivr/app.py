@@ -25,7 +25,7 @@ from ivr.asterisk.instance import (
     start_detached,
     wait_for_ari,
 )
-from ivr.asterisk.render import render
+from ivr.asterisk.render import NoticeSound, render, write_notices_dialplan
 from ivr.asterisk.running import (
     AsteriskConflict,
     Owner,
@@ -44,9 +44,10 @@ from ivr.callflow.stasis import StasisHandlers
 from ivr.clock import Clock, clock_from_env
 from ivr.config import HotlineConfig
 from ivr.domain.events import EventSink
+from ivr.domain.notices import Notice
 from ivr.live import LiveState
 from ivr.ports import asterisk_ports, refuse_taken
-from ivr.prompts import PromptRenderer
+from ivr.prompts import PromptRenderer, render_notices
 from ivr.secrets import Secrets, load_secrets
 
 log = structlog.get_logger(__name__)
@@ -87,6 +88,7 @@ class AsteriskStack:
         self.running: RunningAsterisk | None = None  # or the one we found running
         self.external = False  # docker-compose: someone else runs it
         self.media: dict[str, str] = {}
+        self.notices: list[Notice] = []  # outage notices that may still play
 
     @property
     def ari_url(self) -> str:
@@ -202,6 +204,7 @@ class AsteriskStack:
     async def render(self, config: HotlineConfig) -> None:
         assert self.instance is not None
         sounds = await PromptRenderer(config, self.instance.sounds).render_all()
+        notices = await render_notices(self.instance.sounds, self.notices)
         render(
             config,
             self.secrets,
@@ -209,12 +212,44 @@ class AsteriskStack:
             sounds,
             config_path=self.config_path,
             bench_line=self.bench_line,
+            notices=self._notice_sounds(notices),
         )
         # updated in place: the call flow holds this mapping
         self.media.clear()
         self.media.update(
-            {name: f"sound:{self.instance.to_inner(path)}" for name, path in sounds.items()}
+            {
+                name: f"sound:{self.instance.to_inner(path)}"
+                for name, path in (sounds | notices).items()
+            }
         )
+
+    async def publish_notices(self, notices: list[Notice]) -> None:
+        """The outage notices changed (posted, ended, expired): their prompts made, the
+        dialplan's fallback rewritten and reloaded, the call flow's media updated."""
+        assert self.instance is not None
+        self.notices = list(notices)
+        made = await render_notices(self.instance.sounds, self.notices)
+        write_notices_dialplan(self.instance, self._notice_sounds(made))
+        for name in [n for n in self.media if n.startswith("notice-") and n not in made]:
+            del self.media[name]
+        self.media.update(
+            {name: f"sound:{self.instance.to_inner(path)}" for name, path in made.items()}
+        )
+        if not self.external:
+            await self.cli("dialplan reload")
+
+    def _notice_sounds(self, made: dict[str, Path]) -> list[NoticeSound]:
+        assert self.instance is not None
+        return [
+            NoticeSound(
+                n.id,
+                self.instance.to_inner(made[n.prompt]),
+                int(n.starts_at.timestamp()),
+                int(n.until.timestamp()),
+            )
+            for n in self.notices
+            if n.prompt in made and not n.areas  # the fallback has no area prompt
+        ]
 
     async def reload(self, config: HotlineConfig, ami: AmiFeed | None = None) -> None:
         """New config for new calls; calls in progress keep going."""
@@ -272,7 +307,8 @@ class Controller:
             stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
         )
         self.flow = CallFlowService(
-            self.ari, lambda: self.policy, journal, self.clock, stack.media
+            self.ari, lambda: self.policy, journal, self.clock, stack.media,
+            notices=lambda: stack.notices,
         )
         self.handlers = StasisHandlers(self.ari, self.flow)
         self.ami = AmiFeed(

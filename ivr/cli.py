@@ -487,5 +487,205 @@ def token_revoke(
         typer.echo(f"revoked token {info.id} {info.name!r} ({info.role.value})")
 
 
+notices_app = typer.Typer(no_args_is_help=True, help="Outage notices (停气公告) callers hear.")
+app.add_typer(notices_app, name="notices")
+
+
+def run_notices_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run a notices command; a refused notice exits 2, an unreachable database 1."""
+    import asyncio
+
+    from ivr.domain.notices import NoticeInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.notices.store import NoticeNotFound
+
+    try:
+        return asyncio.run(work)
+    except (NoticeInvalid, NoticeNotFound, ValueError) as exc:
+        typer.echo(f"hotline notices {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline notices {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+AREA_OPTION = typer.Option(None, help="only for callers of this area's menu key (repeatable)")
+
+
+@notices_app.command("add")
+def notices_add(
+    text: str | None = typer.Option(None, help="what callers hear (spoken by the prompts' voice)"),
+    file: str | None = typer.Option(None, help="or a recorded file in the data dir"),
+    starts: str | None = typer.Option(None, "--from", help="local time it starts (default now)"),
+    until: str | None = typer.Option(None, help="local time it ends, e.g. 2026-12-01T18:00"),
+    hours: float | None = typer.Option(None, help="or how many hours it plays"),
+    area: list[str] | None = AREA_OPTION,
+    by: str = typer.Option("cli", help="who posts it"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Post an outage notice: it plays right after the greeting, then the menu goes on."""
+    from ivr.notices.commands import add_notice
+
+    config = config_or_exit(config_path)
+    notice = run_notices_command("add", add_notice(
+        config, config_path, text=text, file=file, starts=starts, ends=until, hours=hours,
+        areas=area or [], by=by,
+    ))  # fmt: skip
+    zone = config.hotline.zone
+    typer.echo(
+        f"notice {notice.id} plays from {notice.starts_at.astimezone(zone):%Y-%m-%d %H:%M} "
+        f"until {notice.ends_at.astimezone(zone):%Y-%m-%d %H:%M}"
+    )
+
+
+@notices_app.command("list")
+def notices_list(
+    all_: bool = typer.Option(False, "--all", help="expired and ended ones too"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """The notices, with the calls that heard each and those that still asked for a person."""
+    from ivr.notices.commands import list_notices
+
+    config = config_or_exit(config_path)
+    typer.echo(run_notices_command("list", list_notices(config, config_path, all_)))
+
+
+@notices_app.command("end")
+def notices_end(
+    notice_id: int = typer.Argument(..., help="the notice's id"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """End a notice now."""
+    from ivr.notices.commands import end_notice
+
+    config = config_or_exit(config_path)
+    notice = run_notices_command("end", end_notice(config, config_path, notice_id))
+    typer.echo(f"notice {notice.id} ended")
+
+
+quality_app = typer.Typer(no_args_is_help=True, help="Quality scores of recorded calls.")
+app.add_typer(quality_app, name="quality")
+
+
+def run_quality_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    from ivr.domain.quality import QualityInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.recording.service import RecordingNotFound
+
+    try:
+        return asyncio.run(work)
+    except (QualityInvalid, RecordingNotFound, ValueError) as exc:
+        typer.echo(f"hotline quality {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline quality {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@quality_app.command("score")
+def quality_score(
+    linkedid: str = typer.Argument(..., help="the call's linkedid"),
+    phrases: int = typer.Option(..., help="service phrases 服务用语, 0-20", min=0, max=20),
+    attitude: int = typer.Option(..., help="attitude 服务态度, 0-20", min=0, max=20),
+    responsibility: int = typer.Option(..., help="first-contact responsibility, 0-20",
+                                       min=0, max=20),
+    professionalism: int = typer.Option(..., help="professionalism 专业性, 0-20", min=0, max=20),
+    remarks: str = typer.Option("", help="what was good, what was missing"),
+    by: str = typer.Option(..., help="the supervisor who listened"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Score a call a person answered on the seed's form (four items, 20 points each)."""
+    from ivr.domain.quality import QualityInvalid, Scores
+    from ivr.recording.commands import render_score, score_call
+
+    config = config_or_exit(config_path)
+    try:
+        scores = Scores(phrases, attitude, responsibility, professionalism)
+    except QualityInvalid as exc:
+        typer.echo(f"hotline quality score: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    stored = run_quality_command("score", score_call(config, linkedid, scores, by, remarks))
+    typer.echo(render_score(stored))
+
+
+@quality_app.command("month")
+def quality_month(
+    month: str = typer.Argument(..., help="the calls' local month, e.g. 2026-11"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Average points per agent and per item over a month's scored calls."""
+    from ivr.recording.commands import month_averages
+
+    config = config_or_exit(config_path)
+    typer.echo(run_quality_command("month", month_averages(config, month)))
+
+
+def run_spotcheck_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    from ivr.domain.spotcheck import SpotCheckInvalid
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.spotchecks.prober import ProbeFailed
+
+    try:
+        return asyncio.run(work)
+    except (SpotCheckInvalid, ValueError) as exc:
+        typer.echo(f"hotline {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except (JournalUnavailable, ProbeFailed, ConnectionError) as exc:
+        typer.echo(f"hotline {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def probe(
+    number: str | None = typer.Option(None, help="the number to dial (default: the first line's)"),
+    checker: str | None = typer.Option(None, help="the checker's name (default: [spotcheck])"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Dial the public number like a group checker (抽查), redialling a busy tone or a
+    no-answer by the rule, and store the connection score (prints it)."""
+    from ivr.spotchecks.commands import render_check, run_probe
+
+    config = config_or_exit(config_path)
+    typer.echo(render_check(run_spotcheck_command("probe", run_probe(config, number, checker))))
+
+
+spotcheck_app = typer.Typer(no_args_is_help=True, help="Spot checks (抽查) of the quarter.")
+app.add_typer(spotcheck_app, name="spotcheck")
+
+
+@spotcheck_app.command("add")
+def spotcheck_add(
+    checker: str = typer.Option(..., help="who checked"),
+    dials: str = typer.Option(..., help="results in order: ivr, person, voicemail, busy, "
+                              "no_answer, each optionally @HH:MM local, e.g. busy@09:00,ivr@09:04"),
+    listened: int | None = typer.Option(None, min=0, max=80, help="the 80 listened points"),
+    notes: str = typer.Option("", help="remarks"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Enter a checker's result; it is scored by the connection rule."""
+    from ivr.spotchecks.commands import add_check, render_check
+
+    config = config_or_exit(config_path)
+    check = run_spotcheck_command("spotcheck add",
+                                  add_check(config, checker, dials, listened, notes))
+    typer.echo(render_check(check))
+
+
+@spotcheck_app.command("show")
+def spotcheck_show(
+    quarter: str | None = typer.Argument(None, help="e.g. 2026Q4 (default: this quarter)"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """The quarter's checks and its score (the average of three or more checkers)."""
+    from ivr.spotchecks.commands import show_quarter
+
+    config = config_or_exit(config_path)
+    typer.echo(run_spotcheck_command("spotcheck show", show_quarter(config, quarter)))
+
+
 if __name__ == "__main__":
     app()

@@ -398,6 +398,7 @@ class Prompts(Strict):
     queue: Prompt
     busy: Prompt | None = None
     announcement: Prompt | None = None  # played by `menu.announcement_key`
+    recorded: Prompt | None = None  # "this call may be recorded", with `[recording] announce`
 
 
 class QueueSection(Strict):
@@ -414,6 +415,54 @@ class QueueSection(Strict):
 class VoicemailSection(Strict):
     max_seconds: int = Field(default=120, ge=5, le=600)
     silence_seconds: int = Field(default=5, ge=1, le=60)
+
+
+class RecordingSection(Strict):
+    """Calls answered by agents and on-call staff recorded (MixMonitor, started when the
+    person answers, never before), kept `retention_days`, then deleted by a sweep."""
+
+    enabled: bool = False
+    services: tuple[Service, ...] = tuple(Service)  # the caller's service (menu choice)
+    announce: bool = False  # plays `[prompts] recorded` before the person is rung
+    retention_days: float = Field(default=90.0, gt=0, le=3650)
+    sweep_seconds: float = Field(default=3600.0, ge=1, le=86400)
+
+    @property
+    def recorded_services(self) -> list[str]:
+        return [service.value for service in self.services] if self.enabled else []
+
+
+class NoticesSection(Strict):
+    """Areas of outage notices: a notice may be for some areas only; after the notices for
+    everyone, callers hear `notice_areas` (made from these names) and press their area's
+    key to hear that area's notices."""
+
+    areas: dict[Annotated[str, Field(pattern=r"^[1-9]$")],
+                Annotated[str, Field(pattern=r"^[^{}]{1,20}$")]] = {}  # fmt: skip
+
+    @property
+    def area_prompt(self) -> Prompt | None:
+        if not self.areas:
+            return None
+        choices = "，".join(f"{name}请按{key}" for key, name in sorted(self.areas.items()))
+        return Prompt(text=f"查询您所在区域的停气通知，{choices}。")
+
+
+class SpotcheckSection(Strict):
+    """The prober (`hotline probe`): dials the public number like a group checker and
+    scores the connection by the spot-check rule (SPEC R8)."""
+
+    # What to dial: `{number}` is the line's number. The hotline's own public context by
+    # default; through the carrier trunk once there is one, e.g. "PJSIP/{number}@carrier".
+    dial: str = Field(default="Local/{number}@hotline-public", pattern=r"^[A-Za-z]+/[^\s,]+$")
+    number: Annotated[str, Field(pattern=DIGITS.pattern)] | None = None  # default: 1st line
+    checker: str = Field(default="prober", min_length=1, max_length=64)
+    caller_id: Annotated[str, Field(pattern=DIGITS.pattern)] = "10000"
+    redial_seconds: float = Field(default=180.0, ge=0.1, le=3600)  # the rule's 3 minutes
+    ring_seconds: int = Field(default=60, ge=1, le=300)  # unanswered this long: no-answer
+    # answered sooner than this: the IVR (a person's phone rings first, seconds at least)
+    ivr_answer_seconds: float = Field(default=2.0, ge=0.1, le=30)
+    every_minutes: float = Field(default=0.0, ge=0, le=7 * 24 * 60)  # 0: on demand only
 
 
 class Agent(Strict):
@@ -442,6 +491,9 @@ class HotlineConfig(Strict):
     prompts: Prompts
     queue: QueueSection = QueueSection()
     voicemail: VoicemailSection = VoicemailSection()
+    recording: RecordingSection = RecordingSection()
+    notices: NoticesSection = NoticesSection()
+    spotcheck: SpotcheckSection = SpotcheckSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
     nodes: tuple[Node, ...] = ()
@@ -494,6 +546,8 @@ class HotlineConfig(Strict):
         if self.menu.announcement_key is not None and self.prompts.announcement is None:
             raise ValueError("menu.announcement_key needs a [prompts] announcement")
         self._check_nodes()
+        if self.recording.enabled and self.recording.announce and self.prompts.recorded is None:
+            raise ValueError("recording.announce needs a [prompts] recorded")
         return self
 
     def _check_nodes(self) -> None:

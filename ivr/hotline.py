@@ -22,7 +22,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +44,21 @@ from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.clock import Clock, SettableClock, clock_from_env
 from ivr.config import HotlineConfig
 from ivr.domain.events import EventKind, EventSink, JournalEvent
+from ivr.domain.notices import Notice
 from ivr.durable.reconcile import Reconciler
 from ivr.journal.service import Journal, open_journal
 from ivr.live import LiveState
+from ivr.notices.service import NoticesService
+from ivr.notices.store import NoticeStore
 from ivr.ports import Port, refuse_taken, service_ports
+from ivr.prompt_files import allowed_dirs
 from ivr.proxy.process import KamailioProcess
 from ivr.proxy.render import ProxyFiles
+from ivr.recording.service import RecordingsService
+from ivr.recording.store import RecordingStore
+from ivr.spotchecks.prober import Prober, probe_app
+from ivr.spotchecks.service import SpotChecksService
+from ivr.spotchecks.store import SpotCheckStore
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
 
@@ -145,6 +154,13 @@ class Hotline:
         self.exporter: Exporter | None = None
         self.http: HttpServer | None = None
         self.fastagi: FastAgiServer | None = None
+        self.notices: NoticesService | None = None
+        self._notices_task: asyncio.Task[None] | None = None
+        self.recordings: RecordingsService | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+        self.spotchecks: SpotChecksService | None = None
+        self.prober: Prober | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self.reload_requested = asyncio.Event()
         self._stopping = False
 
@@ -209,6 +225,7 @@ class Hotline:
             self.journal = await open_journal(self.config)
             writer = self.journal.writer
             self.sink = self.options.tap(writer) if self.options.tap else writer
+            await self._load_notices(self.journal)
             await asyncio.gather(*(self._start_node(node) for node in self.nodes))
             if self.proxy is not None:
                 await self.proxy.start()
@@ -217,6 +234,14 @@ class Hotline:
                 node.ari.on_connect.append(node.reconciler.request)
                 await node.reconciler.start()
             await self.start_controller()
+            if self.notices is not None:
+                self._notices_task = asyncio.create_task(self.notices.run(), name="notices")
+            self.recordings = self._recordings(self.journal)
+            self._sweep_task = asyncio.create_task(
+                self.recordings.run(lambda: self.config.recording.sweep_seconds),
+                name="recordings-sweep",
+            )
+            await self._start_prober(self.journal)
             if self.options.http:
                 await self._start_http(self.journal)
                 await self._start_fastagi()
@@ -279,6 +304,57 @@ class Hotline:
         if node.reconciler is not None:
             node.reconciler.request()
 
+    async def _load_notices(self, journal: Journal) -> None:
+        """The outage notices that may play, before Asterisk's config is rendered (the
+        fallback plays them too); published again whenever they change or expire."""
+        self.notices = NoticesService(
+            NoticeStore(journal.store.engine),
+            self.clock.now,
+            sound_dirs=lambda: allowed_dirs(self.config, self.config_path),
+            publish=self._publish_notices,
+        )
+        try:
+            loaded = await self.notices.load()
+            for node in self.nodes:
+                node.stack.notices = list(loaded)
+        except Exception as exc:  # the database is away: none until it answers
+            log.warning("notices.unavailable_at_start", error=str(exc))
+
+    async def _start_prober(self, journal: Journal) -> None:
+        """Spot checks, and the prober that dials the public number like a checker (on
+        demand, and every `[spotcheck] every_minutes`), over an ARI application of its own."""
+        self.spotchecks = SpotChecksService(
+            SpotCheckStore(journal.store.engine),
+            lambda: self.config.hotline.zone,
+            lambda: datetime.now(UTC),  # dials happen in real time, whatever routing's clock
+            lambda: timedelta(seconds=self.config.spotcheck.redial_seconds),
+        )
+        secrets = self.stack.secrets
+        ari = AriClient(
+            self.stack.ari_url, secrets.ari_user, secrets.ari_password,
+            probe_app(self.config.asterisk.ari_app),
+        )  # fmt: skip
+        self.prober = Prober(
+            ari, lambda: self.config.spotcheck, lambda: self.config.lines[0].number,
+            self.spotchecks,
+        )  # fmt: skip
+        await self.prober.start()
+        self._probe_task = asyncio.create_task(self.prober.run_schedule(), name="probe-schedule")
+
+    def _recordings(self, journal: Journal) -> RecordingsService:
+        """Recorded calls in the instance's directory, kept for the configured period."""
+        stack = self.stack
+        return RecordingsService(
+            lambda: stack.instance.recordings if stack.instance is not None else None,
+            RecordingStore(journal.store.engine),
+            journal.store,
+            lambda: timedelta(days=self.config.recording.retention_days),
+        )
+
+    async def _publish_notices(self, notices: list[Notice]) -> None:
+        for node in self.nodes:  # every node's fallback dialplan plays them
+            await node.stack.publish_notices(notices)
+
     def _reconciler(self, node: NodeSide, journal: Journal, sink: EventSink) -> Reconciler:
         """The journal's reconciliation from Asterisk's own record of this node."""
         instance = node.stack.instance
@@ -315,6 +391,10 @@ class Hotline:
             journal=journal.store,
             config_path=self.config_path,
             reload=request_reload,
+            notices=self.notices,
+            recordings=self.recordings,
+            spotchecks=self.spotchecks,
+            prober=self.prober,
         )
         self.exporter = Exporter(Sources(
             store=journal.store,
@@ -325,6 +405,9 @@ class Hotline:
             callbacks_owed=self.api.callbacks.owed,
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
             nodes_up=self.nodes_up,
+            notices=self.notices.store if self.notices is not None else None,
+            recordings=self.recordings,
+            spotchecks=self.spotchecks,
         ))
         add_metrics_route(self.api.app, self.exporter)
         service = self.config.service
@@ -399,6 +482,14 @@ class Hotline:
         self.clock.source = clock
 
     async def stop(self) -> None:
+        for task in (self._notices_task, self._sweep_task, self._probe_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._notices_task = self._sweep_task = self._probe_task = None
+        if self.prober is not None:
+            await self.prober.stop()
+            self.prober = None
         if self.fastagi is not None:
             await self.fastagi.stop()
             self.fastagi = None

@@ -54,6 +54,16 @@ async def check_prompt_files(config: HotlineConfig, config_path: Path) -> list[s
     return problems
 
 
+async def check_sound_file(file: Path, dirs: list[Path]) -> str | None:
+    """The problem of one recorded sound file (an outage notice's), or None."""
+    problem = _placement_problem(file, dirs)
+    if problem is None:
+        if shutil.which("sox") is None:
+            return "sox is not installed; it is needed to convert recorded sound files"
+        problem = await _sox_problem(file)
+    return problem
+
+
 def _placement_problem(file: Path, dirs: list[Path]) -> str | None:
     try:
         real = file.resolve(strict=True)

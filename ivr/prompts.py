@@ -13,10 +13,12 @@ import asyncio
 import hashlib
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.config import HotlineConfig, Prompt
+from ivr.domain.notices import Notice
 
 # Debian's espeak-ng 1.51 `cmn` voice reads the characters its dictionary gives as
 # pinyin (e.g. 点 -> "dian3") with English rules ("dian three"); `cmn-latn-pinyin` is
@@ -27,6 +29,8 @@ FALLBACK_VOICE = "cmn"
 RENDER_VERSION = "1"
 TELEPHONE_FORMAT = ("-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer")
 BEEP_NAME = "beep"
+NOTICE_PREFIX = "notice-"  # outage notices' prompts: notice-<id>
+AREA_PROMPT = "notice_areas"  # "东区请按1，西区请按2": which area's notices to hear
 BEEP_EFFECTS = ("synth", "0.3", "sine", "1000", "gain", "-6")
 DEBIAN_PACKAGES = {"espeak-ng": "espeak-ng", "sox": "sox"}
 
@@ -81,7 +85,11 @@ class PromptRenderer:
         return {job.name: self.sounds_dir / job.name for job in jobs}
 
     def _prompts(self) -> dict[str, Prompt]:
-        return {name: p for name, p in self.config.prompts if isinstance(p, Prompt)}
+        prompts = {name: p for name, p in self.config.prompts if isinstance(p, Prompt)}
+        area_prompt = self.config.notices.area_prompt
+        if area_prompt is not None:  # made from `[notices] areas`
+            prompts[AREA_PROMPT] = area_prompt
+        return prompts
 
     def _jobs(self, prompts: dict[str, Prompt], voice: str) -> list[_Job]:
         texts = self.texts()
@@ -101,27 +109,65 @@ class PromptRenderer:
         return jobs
 
     async def _make(self, job: _Job) -> None:
-        wav = self.sounds_dir / f"{job.name}.wav"
-        stamp = self.sounds_dir / f"{job.name}.sha256"
-        if wav.exists() and stamp.exists() and stamp.read_text().strip() == job.key:
-            return
-        unique = uuid.uuid4().hex[:12]
-        partial = self.sounds_dir / f".{job.name}.{unique}.wav"
-        spoken = self.sounds_dir / f".{job.name}.{unique}.espeak.wav"
-        try:
-            if job.text is not None:
-                await _run(job.name, "espeak-ng", "-v", job.voice, "-w", str(spoken),
-                           "--stdin", stdin=job.text.encode())  # fmt: skip
-                await _run(job.name, "sox", str(spoken), *TELEPHONE_FORMAT, str(partial))
-            elif job.source is not None:
-                await _run(job.name, "sox", str(job.source), *TELEPHONE_FORMAT, str(partial))
-            else:
-                await _run(job.name, "sox", "-n", *TELEPHONE_FORMAT, str(partial), *BEEP_EFFECTS)
-            partial.replace(wav)
-            stamp.write_text(job.key + "\n")
-        finally:
-            partial.unlink(missing_ok=True)
-            spoken.unlink(missing_ok=True)
+        await _make(self.sounds_dir, job)
+
+
+async def render_notices(
+    sounds_dir: Path, notices: Sequence[Notice], *, voice: str = DEFAULT_VOICE
+) -> dict[str, Path]:
+    """Each notice's prompt (`notice-<id>`), spoken by the same voice as the other text
+    prompts or converted from its recorded file; prompt name -> path without extension.
+    Prompts of notices no longer given are removed."""
+    sounds_dir.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    if any(n.text is not None for n in notices):
+        _require_program("espeak-ng")
+        voice = await _available_voice(voice)
+    for notice in notices:
+        if notice.text is not None:
+            key = _digest(RENDER_VERSION, voice, notice.text)
+            jobs.append(_Job(notice.prompt, key, text=notice.text, voice=voice))
+        elif notice.file is not None:
+            source = Path(notice.file)
+            try:
+                content = source.read_bytes()
+            except OSError as exc:
+                raise PromptError(f"notice {notice.id}: cannot read {source}: {exc.strerror}") \
+                    from exc
+            jobs.append(_Job(notice.prompt, _digest(RENDER_VERSION, content), source=source))
+    if jobs:
+        _require_program("sox")
+    await asyncio.gather(*(_make(sounds_dir, job) for job in jobs))
+    keep = {job.name for job in jobs}
+    for old in sounds_dir.glob(f"{NOTICE_PREFIX}*.wav"):
+        if old.stem not in keep:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".sha256").unlink(missing_ok=True)
+    return {job.name: sounds_dir / job.name for job in jobs}
+
+
+async def _make(sounds_dir: Path, job: _Job) -> None:
+    wav = sounds_dir / f"{job.name}.wav"
+    stamp = sounds_dir / f"{job.name}.sha256"
+    if wav.exists() and stamp.exists() and stamp.read_text().strip() == job.key:
+        return
+    unique = uuid.uuid4().hex[:12]
+    partial = sounds_dir / f".{job.name}.{unique}.wav"
+    spoken = sounds_dir / f".{job.name}.{unique}.espeak.wav"
+    try:
+        if job.text is not None:
+            await _run(job.name, "espeak-ng", "-v", job.voice, "-w", str(spoken),
+                       "--stdin", stdin=job.text.encode())  # fmt: skip
+            await _run(job.name, "sox", str(spoken), *TELEPHONE_FORMAT, str(partial))
+        elif job.source is not None:
+            await _run(job.name, "sox", str(job.source), *TELEPHONE_FORMAT, str(partial))
+        else:
+            await _run(job.name, "sox", "-n", *TELEPHONE_FORMAT, str(partial), *BEEP_EFFECTS)
+        partial.replace(wav)
+        stamp.write_text(job.key + "\n")
+    finally:
+        partial.unlink(missing_ok=True)
+        spoken.unlink(missing_ok=True)
 
 
 def spell_digits(number: str) -> str:

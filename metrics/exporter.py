@@ -36,7 +36,12 @@ from ivr.journal.queries import by_node, month_range, report, today_range
 from ivr.journal.store import Store
 from ivr.journal.writer import WriterStats
 from ivr.live import LiveState
+from ivr.notices.store import NoticeStore
+from ivr.recording.service import RecordingsService
+from ivr.spotchecks.service import SpotChecksService
 from metrics.forecast import ForecastCollector
+from metrics.notices import NoticesCollector
+from metrics.spotchecks import SpotChecksCollector
 from metrics.weekday_hour import WeekdayHourCollector
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -84,6 +89,9 @@ class Sources:
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
     # several nodes: which node's Asterisk runs with the service attached (name -> up)
     nodes_up: Callable[[], dict[str, bool]] | None = None
+    notices: NoticeStore | None = None  # outage notices and the calls that heard them
+    recordings: RecordingsService | None = None  # recorded calls on disk
+    spotchecks: SpotChecksService | None = None  # the quarter's spot checks
 
 
 async def take_snapshot(sources: Sources) -> Snapshot:
@@ -338,6 +346,10 @@ class HotlineCollector(Collector):
         if age is not None:
             yield _gauge("hotline_last_event_age_seconds", "seconds since the last AMI event",
                          age)
+        if self.sources.recordings is not None:
+            use = self.sources.recordings.disk_use()
+            yield _gauge("hotline_recordings_bytes", "disk used by call recordings", use.bytes)
+            yield _gauge("hotline_recordings_files", "call recordings kept", use.files)
         stats = self.sources.writer_stats() if self.sources.writer_stats else None
         yield _gauge("hotline_journal_spooled_events",
                      "journal events waiting in the spool for the database",
@@ -363,9 +375,22 @@ class Exporter:
         self.registry.register(self.weekday_hour)
         self.forecast = ForecastCollector(sources.store, sources.config, sources.clock)
         self.registry.register(self.forecast)
+        self.notices: NoticesCollector | None = None
+        if sources.notices is not None:
+            self.notices = NoticesCollector(sources.notices, sources.routing_clock)
+            self.registry.register(self.notices)
+
+        self.spotchecks: SpotChecksCollector | None = None
+        if sources.spotchecks is not None:
+            self.spotchecks = SpotChecksCollector(sources.spotchecks)
+            self.registry.register(self.spotchecks)
 
     async def render(self) -> bytes:
         await self.collector.refresh()
+        if self.spotchecks is not None:
+            await self.spotchecks.refresh()
+        if self.notices is not None:
+            await self.notices.refresh()
         await self.weekday_hour.refresh()
         await self.forecast.refresh()
         return generate_latest(self.registry)

@@ -26,7 +26,18 @@ from ivr.api.context import ApiContext, ApiServices
 from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
-from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources import (
+    callbacks,
+    calls,
+    config,
+    health,
+    live,
+    notices,
+    recordings,
+    reports,
+    spotchecks,
+    voicemail,
+)
 from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.api.resources.wallboard import router as wallboard_router
@@ -65,6 +76,9 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "live", "description": "what happens now"},
             {"name": "callbacks", "description": "回访 tasks (R7)"},
             {"name": "voicemail", "description": "messages callers left"},
+            {"name": "notices", "description": "outage notices (停气公告) callers hear"},
+            {"name": "recordings", "description": "recorded calls, listens, quality scores"},
+            {"name": "spotchecks", "description": "抽查: checkers' dials, the prober, scores"},
             {"name": "configuration", "description": "check, upload, reload"},
             {"name": "health", "description": "no token needed"},
         ],
@@ -90,6 +104,10 @@ def create_api(services: ApiServices) -> FastAPI:
         live.router,
         callbacks.router,
         voicemail.router,
+        notices.router,
+        recordings.router,
+        recordings.quality_router,
+        spotchecks.router,
         config.router,
         forecast_router,
         documents_router,

@@ -4,8 +4,10 @@ and the token holder with at least a given role."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -27,6 +29,13 @@ from ivr.clock import Clock, SystemClock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.live import LiveState
+from ivr.notices.service import NoticesService
+from ivr.notices.store import NoticeStore
+from ivr.recording.service import RecordingsService
+from ivr.recording.store import RecordingStore
+from ivr.spotchecks.prober import Prober
+from ivr.spotchecks.service import SpotChecksService
+from ivr.spotchecks.store import SpotCheckStore
 
 
 @dataclass
@@ -42,6 +51,10 @@ class ApiServices:
     callbacks: CallbacksService | None = None  # default: over the journal's database
     originator: Originator | None = None  # None: calling back from the API is off
     clock: Clock = field(default_factory=SystemClock)
+    notices: NoticesService | None = None  # default: over the journal's database
+    recordings: RecordingsService | None = None  # default: no recordings directory
+    spotchecks: SpotChecksService | None = None  # default: over the journal's database
+    prober: Prober | None = None  # None: no probing from the API
 
 
 @dataclass
@@ -55,6 +68,11 @@ class ApiContext:
     live: LiveView
     originator: Originator | None
     clock: Clock
+    notices: NoticesService
+    recordings: RecordingsService
+    spotchecks: SpotChecksService
+    prober: Prober | None
+    background: set[asyncio.Task[object]] = field(default_factory=set)
 
     @classmethod
     def of(cls, services: ApiServices) -> ApiContext:
@@ -77,6 +95,16 @@ class ApiContext:
             live=as_live_view(services.live),
             originator=services.originator,
             clock=services.clock,
+            notices=services.notices or NoticesService(NoticeStore(engine), services.clock.now),
+            recordings=services.recordings or RecordingsService(
+                lambda: None, RecordingStore(engine), services.journal,
+                lambda: timedelta(days=services.config().recording.retention_days),
+            ),
+            spotchecks=services.spotchecks or SpotChecksService(
+                SpotCheckStore(engine), lambda: services.config().hotline.zone,
+                services.clock.now,
+            ),
+            prober=services.prober,
         )
 
     def config(self) -> HotlineConfig:

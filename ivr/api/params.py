@@ -11,6 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Query
+from pydantic import AwareDatetime, BeforeValidator
 
 EARLIEST, LATEST = 1970, 2999
 _DAY = r"(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -86,3 +87,15 @@ def day(value: str, name: str) -> date:
     if not EARLIEST <= parsed.year <= LATEST:
         raise HTTPException(422, f"{name}: the year must be {EARLIEST}-{LATEST}")
     return parsed
+
+
+def _iso_text(value: object) -> object:
+    """A body's time is ISO 8601 text: a bare number is no time (pydantic would take it
+    as seconds since 1970)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("a time is ISO 8601 text with an offset, e.g. 2026-12-01T09:00+08:00")
+    return value
+
+
+# A time in a request body: ISO 8601 text with its offset.
+BodyTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]

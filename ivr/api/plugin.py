@@ -28,6 +28,10 @@ from ivr.callbacks.voicemail import PathMapper, confined_mapper
 from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
+from ivr.notices.service import NoticesService
+from ivr.recording.service import RecordingsService
+from ivr.spotchecks.prober import Prober
+from ivr.spotchecks.service import SpotChecksService
 
 
 @dataclass
@@ -90,6 +94,10 @@ def build_api(
     more_stacks: Sequence[HasInstance] = (),  # the other nodes' (voicemail files)
     config_path: Path,
     reload: ReloadHook,
+    notices: NoticesService | None = None,
+    recordings: RecordingsService | None = None,
+    spotchecks: SpotChecksService | None = None,
+    prober: Prober | None = None,
 ) -> Api:
     callbacks = CallbacksService(
         CallbackStore(journal.engine), lambda: config().hotline.zone, clock
@@ -103,5 +111,9 @@ def build_api(
         voicemail_path=voicemail_mapper(stack, *more_stacks),
         callbacks=callbacks,
         originator=AriOriginator(ari),
+        notices=notices,
+        recordings=recordings,
+        spotchecks=spotchecks,
+        prober=prober,
     )
     return Api(create_api(services), callbacks)

@@ -20,7 +20,10 @@ import aiohttp
 from ivr.asterisk.sandbox import AsteriskInstall
 from ivr.secrets import basic_auth
 
-SUBDIRS = ("etc", "lib", "spool", "spool/voicemail", "run", "log", "cache", "sounds")
+SUBDIRS = (
+    "etc", "lib", "spool", "spool/voicemail", "spool/recordings", "run", "log", "cache",
+    "sounds",
+)
 
 
 class AsteriskStartError(RuntimeError):
@@ -63,6 +66,11 @@ class Instance:
     @property
     def voicemail(self) -> Path:
         return self.host / "spool/voicemail"
+
+    @property
+    def recordings(self) -> Path:
+        """Recorded calls (MixMonitor), one `<linkedid>.wav` a call."""
+        return self.host / "spool/recordings"
 
     @property
     def cel_log(self) -> Path:

@@ -71,6 +71,8 @@ MODULES = (
     "app_queue.so",
     "app_playback.so",
     "app_record.so",
+    "app_mixmonitor.so",
+    "app_exec.so",
     "app_stack.so",
     "app_while.so",
     "app_userevent.so",
@@ -153,7 +155,9 @@ CONFIG_FILES = (
     "pjsip.conf",
     "queues.conf",
     "extensions.conf",
+    "extensions_notices.conf",
 )
+NOTICES_FILE = "extensions_notices.conf"
 
 # Read by loaded modules; empty means their defaults (and no error in the log).
 EMPTY_FILES = ("acl.conf", "udptl.conf", "pjproject.conf", "websocket_client.conf", "ccss.conf",
@@ -165,6 +169,17 @@ def cel_extra(body: str) -> str:
     one argument: the fields separated by `|` instead of `,` (commas inside a dialplan
     function's arguments stay). Quotes would not survive cel_custom's JSON."""
     return re.sub(r",(?=[A-Z][A-Za-z]*: )", "|", body)
+
+
+@dataclass(frozen=True)
+class NoticeSound:
+    """An outage notice as the dialplan's fallback plays it: its own window (epoch
+    seconds, checked against Asterisk's clock, so it expires without the service)."""
+
+    id: int
+    sound: Path  # as Asterisk sees it, without extension
+    starts: int
+    ends: int
 
 
 @dataclass(frozen=True)
@@ -203,17 +218,10 @@ def render_configs(
     config_path: Path = Path("hotline.toml"),
     bench_line: str | None = None,
     today: date | None = None,
+    notices: Sequence[NoticeSound] = (),
 ) -> dict[str, str]:
     """Every Asterisk config file of the instance as text (file name -> content)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["cel_extra"] = cel_extra
+    env = _environment()
     schedule = config.schedule
     start = today or datetime.now(config.hotline.zone).date()
     staff = [Staff(a.endpoint, a.contact) for a in config.agents]
@@ -229,6 +237,7 @@ def render_configs(
         "tz": config.hotline.timezone,
         "sounds": {name: instance.to_inner(path) for name, path in sounds.items()},
         "voicemail_dir": instance.to_inner(instance.voicemail),
+        "recordings_dir": instance.to_inner(instance.recordings),
         "cel_file": instance.to_inner(instance.cel_log),
         "week_conditions": schedule.asterisk_time_conditions(Service.consultation),
         "workday_conditions": schedule.asterisk_workday_conditions(Service.consultation),
@@ -237,10 +246,32 @@ def render_configs(
         "oncall_all": oncall_dial_chain(config),
         "night_keys": night_transfer_keys(config),
         "bench_line": bench_line,
+        "notices": notices,
     }
     texts = {name: env.get_template(f"{name}.j2").render(context) for name in CONFIG_FILES}
     texts.update({name: "" for name in EMPTY_FILES})
     return texts
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["cel_extra"] = cel_extra
+    return env
+
+
+def write_notices_dialplan(instance: Instance, notices: Sequence[NoticeSound]) -> Path:
+    """Rewrite only the notices' part of the dialplan (`dialplan reload` reads it)."""
+    text = _environment().get_template(f"{NOTICES_FILE}.j2").render({"notices": notices})
+    target = instance.etc / NOTICES_FILE
+    write_private(target, text)
+    return target
 
 
 def render(
@@ -252,13 +283,14 @@ def render(
     config_path: Path = Path("hotline.toml"),
     bench_line: str | None = None,
     today: date | None = None,
+    notices: Sequence[NoticeSound] = (),
 ) -> list[Path]:
     """Write every Asterisk config file of the instance (mode 0640 in a 0750 directory);
     returns the files written. `sounds` maps prompt names to host paths without extension.
     Everything is rendered before the first file is replaced."""
     texts = render_configs(
         config, secrets, instance, sounds,
-        config_path=config_path, bench_line=bench_line, today=today,
+        config_path=config_path, bench_line=bench_line, today=today, notices=notices,
     )  # fmt: skip
     instance.host.chmod(CONFIG_DIR_MODE)
     instance.etc.chmod(CONFIG_DIR_MODE)

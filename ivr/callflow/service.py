@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import aiohttp
@@ -26,7 +26,9 @@ from ivr.callflow.call import Call, CallGone, CallState
 from ivr.callflow.policy import RoutingPolicy
 from ivr.clock import Clock
 from ivr.domain.events import EventKind, EventSink, JournalEvent, Scalar
+from ivr.domain.notices import Notice, active_notices
 from ivr.domain.vocabulary import Service
+from ivr.prompts import AREA_PROMPT
 
 log = structlog.get_logger(__name__)
 
@@ -45,8 +47,10 @@ class CallFlowService:
         journal: EventSink,
         clock: Clock,
         media: Mapping[str, str],
+        notices: Callable[[], Sequence[Notice]] = tuple,
     ) -> None:
         self.ari = ari
+        self.notices = notices  # outage notices that may play (posted, not expired)
         self.policy = policy
         self.journal = journal
         self.clock = clock
@@ -191,10 +195,16 @@ class CallFlowService:
     async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
         call.move_to(CallState.menu)
         greeting = ["greeting"]
+        early = await self._notices(call, policy)  # a key pressed during them: the menu's
+        if early is not False:
+            greeting = []
         for attempt in range(1, policy.menu_attempts + 1):
-            digit = await self._prompt(
-                call, [*greeting, "menu"], policy.config.menu.timeout_seconds
-            )
+            if attempt == 1 and isinstance(early, str):
+                digit: str | None = early
+            else:
+                digit = await self._prompt(
+                    call, [*greeting, "menu"], policy.config.menu.timeout_seconds
+                )
             greeting = []
             if policy.is_announcement(digit):
                 self._journal(
@@ -219,6 +229,33 @@ class CallFlowService:
                 if attempt < policy.menu_attempts:
                     await self._prompt(call, ["invalid"], 0)
         await self._to_person(call, policy.menu_default)
+
+    async def _notices(self, call: Call, policy: RoutingPolicy) -> str | bool | None:
+        """The outage notices of the moment, right after the greeting: those for everyone,
+        then (when some are for areas) the area prompt and the chosen area's. False when
+        there are none (the greeting plays with the menu), else the key the caller pressed
+        while notices for everyone played (None: heard to the end, each journaled)."""
+        now = self.clock.now()
+        playable = [n for n in self.notices() if n.prompt in self.media]
+        everyone = active_notices(playable, now)
+        for_areas = [n for n in playable if n.areas and n.active_at(now)]
+        if not everyone and not for_areas:
+            return False
+        digit = await self._prompt(call, ["greeting", *(n.prompt for n in everyone)], 0)
+        if digit is not None:
+            return digit
+        self._heard(call, everyone)
+        if for_areas and AREA_PROMPT in self.media:
+            area = await self._prompt(call, [AREA_PROMPT], policy.config.menu.timeout_seconds)
+            chosen = [n for n in active_notices(for_areas, now, area) if n.areas]
+            if chosen and await self._prompt(call, [n.prompt for n in chosen], 0) is None:
+                self._heard(call, chosen, area=area)
+        return None
+
+    def _heard(self, call: Call, notices: list[Notice], area: str | None = None) -> None:
+        where = {"area": area} if area else {}
+        for notice in notices:
+            self._journal(call, EventKind.notice_heard, notice=notice.id, **where)
 
     async def _announcement_answers(self, call: Call, policy: RoutingPolicy) -> bool:
         """Play the announcement; a caller who heard it and wants nothing more is done

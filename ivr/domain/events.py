@@ -34,6 +34,9 @@ class EventKind(StrEnum):
     menu_timeout = "menu_timeout"  # data: attempt
     # the caller heard an announcement that answers the call (data: prompt)
     announcement_completed = "announcement_completed"
+    # the caller heard an outage notice (停气公告) to its end, right after the greeting;
+    # the menu goes on after it (data: notice, the notice's id)
+    notice_heard = "notice_heard"
     # wanting a person
     human_requested = "human_requested"  # data: service, target ("queue"|"oncall"), priority
     queue_joined = "queue_joined"  # data: queue, position

@@ -12,7 +12,9 @@ The outcome, decided once the call has ended (`call_ended`), first match wins:
    said nothing (an empty message: no `voicemail_speech` from Asterisk's talk detection);
    before the beep they are `abandoned` at `voicemail_prompt`.
 4. `ivr_completed`: the caller heard an announcement that answers the call
-   (`announcement_completed`) and nothing came after.
+   (`announcement_completed`) and nothing came after; or heard an outage notice
+   (`notice_heard`, played right after the greeting) and left from the IVR or its menu
+   without asking for a person: the notice answered the call, like an announcement.
 5. `abandoned`: the caller hung up: explicitly (`caller_hung_up`, `queue_abandoned`), or
    the call ended while the caller still had somewhere to go (menu, queue, on-call
    ringing, voicemail prompt).
@@ -73,6 +75,7 @@ _PHASE = {
             (EventKind.ivr_answered,),
             (EventKind.controller_absent, EventKind.off_hours),
             (EventKind.prompt_played,),
+            (EventKind.notice_heard,),
             (EventKind.menu_invalid, EventKind.menu_timeout),
             (EventKind.menu_choice,),
             (EventKind.announcement_completed,),
@@ -170,6 +173,7 @@ class _Trail:
     ivr_answered_at: datetime | None = None
     controller_absent: bool = False
     off_hours: bool = False
+    notice_heard: bool = False
     busy: bool = False
     choices: list[MenuChoice] = field(default_factory=list)
     service: str | None = None
@@ -246,6 +250,9 @@ class _Trail:
         self, event: JournalEvent, data: Mapping[str, Scalar]
     ) -> None:
         self._move_to(_DONE)
+
+    def _on_notice_heard(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
+        self.notice_heard = True
 
     # -- wanting a person -------------------------------------------------------------
 
@@ -485,7 +492,7 @@ class _Trail:
             return Outcome.answered_by_oncall
         if self.voicemail_reached:
             return Outcome.voicemail
-        if self.place == _DONE:
+        if self.place == _DONE or (self.notice_heard and self.place in _IVR_PLACES):
             return Outcome.ivr_completed
         if self.left_at is not None:
             return Outcome.abandoned
@@ -543,6 +550,8 @@ class _Trail:
 
 _TARGET_OF_ROLE = {"agent": "queue", "oncall": "oncall"}
 _PLACES = frozenset(place.value for place in AbandonPlace)
+# where a caller who heard a notice still is when they have asked nothing more of it
+_IVR_PLACES = frozenset({AbandonPlace.ivr.value, AbandonPlace.menu.value})
 
 
 def _seconds(start: datetime, end: datetime) -> float:

@@ -1,5 +1,6 @@
-"""The migration `0002_callbacks_tokens` builds exactly the tables of the models in
-ivr/auth/tables.py and ivr/callbacks/tables.py, and goes down again cleanly."""
+"""The migrations `0002_callbacks_tokens`, `0009_notices` and `0010_recordings_spotchecks`
+build exactly the tables of the models in ivr/auth, ivr/callbacks, ivr/notices,
+ivr/recording and ivr/spotchecks (`tables.py`), and go down again cleanly."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from ivr.auth.tables import AuthBase
 from ivr.callbacks.tables import CallbacksBase
 from ivr.journal.migrate import VERSION_TABLE, alembic_config
 from ivr.journal.store import Store
+from ivr.notices.tables import NoticesBase
+from ivr.recording.tables import RecordingBase
+from ivr.spotchecks.tables import SpotCheckBase
 
 OURS = MetaData()
-for base in (AuthBase, CallbacksBase):
+for base in (AuthBase, CallbacksBase, NoticesBase, RecordingBase, SpotCheckBase):
     for table in base.metadata.tables.values():
         table.to_metadata(OURS)
 

@@ -50,6 +50,8 @@ COUNTERS = frozenset(
         "hotline_voicemails_total",
         "hotline_voicemails_empty_total",
         "hotline_refused_total",
+        "hotline_notice_heard_calls_total",
+        "hotline_notice_person_requested_calls_total",
     }
 )
 HISTOGRAMS = frozenset({"hotline_person_wait_seconds", "hotline_answer_rings"})
@@ -76,6 +78,12 @@ GAUGES = frozenset(
         "hotline_node_calls_today",
         "hotline_node_ratio",
         "hotline_node_up",
+        "hotline_spotcheck_score",
+        "hotline_spotcheck_quarter_score",
+        "hotline_spotcheck_checkers",
+        "hotline_recordings_bytes",
+        "hotline_recordings_files",
+        "hotline_notice_active",
     }
 )
 HISTOGRAM_SERIES = frozenset(
@@ -129,6 +137,7 @@ REQUIRED_ALERTS = frozenset(
         "HotlineControllerDisconnected",
         "HotlineNodeDown",
         "HotlineNoAgentLoggedIn",
+        "HotlineSpotCheckProbeBelow20",
     }
 )
 
@@ -208,18 +217,28 @@ def test_the_exported_metric_list_is_the_exporters() -> None:
     """COUNTERS, HISTOGRAMS and GAUGES are what the exporter's collector yields, so the
     rules and the dashboard are checked against the real exporter."""
     from ivr.config import load_config
+    from ivr.recording.service import DiskUse
     from metrics.exporter import HotlineCollector, Sources
     from metrics.forecast import ForecastCollector
+    from metrics.notices import NoticesCollector
+    from metrics.spotchecks import SpotChecksCollector
     from metrics.weekday_hour import WeekdayHourCollector
+
+    class _Disk:
+        def disk_use(self) -> DiskUse:
+            return DiskUse(0, 0)
 
     # with two nodes, so the families only several nodes export are listed too
     config = load_config(ROOT / "hotline.example.toml").with_nodes(2)
-    sources = Sources(store=cast(Any, None), config=lambda: config, health=_Health())
+    sources = Sources(store=cast(Any, None), config=lambda: config, health=_Health(),
+                      recordings=cast(Any, _Disk()))
     kinds: dict[str, set[str]] = {}
     targets: dict[str, set[tuple[str, ...]]] = {}
     grids = WeekdayHourCollector(cast(Any, None), sources.config, sources.clock)
     forecast = ForecastCollector(cast(Any, None), sources.config, sources.clock)
-    others = [*grids.collect(), *forecast.collect()]
+    notices = NoticesCollector(cast(Any, None), sources.clock)
+    spotchecks = SpotChecksCollector(cast(Any, None))
+    others = [*grids.collect(), *forecast.collect(), *notices.collect(), *spotchecks.collect()]
     for family in [*HotlineCollector(sources).collect(), *others]:
         name = f"{family.name}_total" if family.type == "counter" else family.name
         kinds.setdefault(family.type, set()).add(name)

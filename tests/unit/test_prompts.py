@@ -22,6 +22,7 @@ needs_tools = pytest.mark.skipif(
 )
 PROMPT_NAMES = {
     "announcement",
+    "recorded",
     "greeting",
     "menu",
     "off_hours",
