@@ -39,8 +39,6 @@ from ivr.live import LiveState
 from metrics.forecast import ForecastCollector
 from metrics.weekday_hour import WeekdayHourCollector
 
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-FAR = datetime(2200, 1, 1, tzinfo=UTC)
 RING_RESULTS = tuple(result.value for result in RingResult)
 
 
@@ -89,7 +87,7 @@ async def take_snapshot(sources: Sources) -> Snapshot:
         refused=await sources.store.refused_totals(),
         taken_at=time.monotonic(),
     )
-    attempts = await sources.store.ring_stats(EPOCH, FAR)
+    attempts = await sources.store.ring_totals()
     for (_, role, result), (count, _) in attempts.items():
         if role == "agent":
             snapshot.ring_attempts[result] = snapshot.ring_attempts.get(result, 0) + count

@@ -54,3 +54,4 @@ async def open_journal(config: HotlineConfig) -> Journal:
 def configure_folding(store: Store, config: HotlineConfig) -> None:
     store.line_modes = {line.name: line.mode.value for line in config.lines}
     store.rules = config.counting_rules
+    store.zone = config.hotline.zone
