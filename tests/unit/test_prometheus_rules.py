@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,6 +50,7 @@ COUNTERS = frozenset(
         "hotline_voicemails_total",
         "hotline_voicemails_empty_total",
         "hotline_refused_total",
+        "hotline_calls_shed_total",
     }
 )
 HISTOGRAMS = frozenset({"hotline_person_wait_seconds", "hotline_answer_rings"})
@@ -197,6 +198,7 @@ class _Health:
     ami_connected: bool = True
     calls_in_ivr: int = 0
     last_event_age_seconds: float | None = 1.0
+    calls_shed: dict[str, int] = field(default_factory=dict)
 
 
 def test_the_exported_metric_list_is_the_exporters() -> None:
