@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -171,7 +174,7 @@ def _sip(at: float, udp: Any, payload: bytes, calls: dict[str, CallTrace],
     if found is None:
         return
     call_id = found.group(1).decode()
-    if payload.startswith(b"INVITE"):
+    if payload.startswith(b"INVITE") and udp.dport == sip_port:  # a caller's, not a leg
         number = FROM_NUMBER.search(payload)
         calls.setdefault(call_id, CallTrace(number.group(1).decode() if number else ""))
     elif payload.startswith(b"SIP/2.0 200") and b"INVITE" in payload.split(b"CSeq:")[-1][:40]:
@@ -227,9 +230,12 @@ class Bench:
         started = datetime.now(UTC)
         cpu_before = _cpu_self()
         minimal_before = _cpu_of(self.minimal_pid)
+        loop_watch = LoopWatch()
+        loop_watch.start()
         run = await self._sipp(name, LINES[label], calls, rate)
         code = await run.wait(timeout=calls / rate + 120)
         await asyncio.sleep(SETTLE)
+        await loop_watch.stop()
         cpu = _cpu_self() - cpu_before
         minimal_cpu = _cpu_of(self.minimal_pid) - minimal_before
         dropped = await capture.stop()
@@ -246,12 +252,15 @@ class Bench:
             "answered_in_capture": sum(1 for t in traces.values() if t.ok_at is not None),
             "silence_after_answer": spread(silence),
             "service_cpu_ms_per_call": round(cpu * 1000 / calls, 2),
+            "service_loop_late": spread(loop_watch.late_ms),
+            "service_gc_pauses": spread(loop_watch.gc_ms),
         }
         if label == "minimal_ari":
             result["minimal_app_cpu_ms_per_call"] = round(minimal_cpu * 1000 / calls, 2)
         if label in JOURNAL_LINE:
             result.update(await self._journal(JOURNAL_LINE[label], started, traces, ok))
-        capture.path.unlink()  # large; the numbers are kept
+        if not os.environ.get("HOTLINE_KEEP"):
+            capture.path.unlink()  # large; the numbers are kept
         print(json.dumps(result), flush=True)
         return result
 
@@ -300,6 +309,40 @@ class Bench:
         return await sipp._spawn(self.workdir, name, argv, root)
 
 
+class LoopWatch:
+    """The service's event loop (this process's) during a run: how late a 10 ms timer
+    fires, and how long each of the interpreter's garbage collections took."""
+
+    def __init__(self) -> None:
+        self.late_ms: list[float] = []
+        self.gc_ms: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+        self._gc_started = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_ms.append((time.perf_counter() - self._gc_started) * 1000)
+
+    def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        self._task = asyncio.create_task(self._tick())
+
+    async def stop(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _tick(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.late_ms.append((time.perf_counter() - asked - 0.01) * 1000)
+
+
 def _stat(out: str, label: str) -> int | None:
     found = re.findall(rf"{label}\s*\|\s*\d+\s*\|\s*(\d+)", out)
     return int(found[-1]) if found else None
@@ -319,7 +362,7 @@ def _cpu_of(pid: int) -> float:
 
 
 async def bench_database(database: str, install: AsteriskInstall, rates: list[int],
-                         seconds: float) -> dict[str, Any]:
+                         seconds: float, lines: list[str]) -> dict[str, Any]:
     root_tmp = install.root / "tmp" if install.chrooted else Path(tempfile.gettempdir())
     root_tmp.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="hotline-hears-", dir=root_tmp))
@@ -365,7 +408,7 @@ async def bench_database(database: str, install: AsteriskInstall, rates: list[in
         bench = Bench(hotline, install, workdir, ports, minimal.pid)
         runs = []
         for rate in rates:
-            for label in LINES:
+            for label in lines:
                 runs.append(await bench.run(label, rate, seconds))
                 await asyncio.sleep(2)
         return {"database": database, "runs": runs}
@@ -376,6 +419,8 @@ async def bench_database(database: str, install: AsteriskInstall, rates: list[in
             minimal.terminate()
             await minimal.wait()
         await hotline.stop()
+        if not os.environ.get("HOTLINE_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
         if pg_name is not None:
             await _pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
@@ -466,7 +511,8 @@ def write_readme(table: str) -> None:
         readme.write_text(content)
 
 
-async def main(rates: list[int], seconds: float, databases: list[str]) -> dict[str, Any]:
+async def main(rates: list[int], seconds: float, databases: list[str],
+               lines: list[str]) -> dict[str, Any]:
     install = provision(say=print)
     result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -474,7 +520,7 @@ async def main(rates: list[int], seconds: float, databases: list[str]) -> dict[s
         "host": socket.gethostname(), "databases": [],
     }
     for database in databases:
-        measured = await bench_database(database, install, rates, seconds)
+        measured = await bench_database(database, install, rates, seconds, lines)
         measured["verdict"] = verdict(measured["runs"], max(rates))
         result["databases"].append(measured)
     return result
@@ -485,10 +531,11 @@ if __name__ == "__main__":
     parser.add_argument("--rates", default="10,25,50")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--lines", default=",".join(LINES), help="of: " + ", ".join(LINES))
     parser.add_argument("--out", type=Path, default=RESULTS / "caller_hears.json")
     args = parser.parse_args()
     outcome = asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds,
-                               args.db.split(",")))
+                               args.db.split(","), args.lines.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
     if args.out == RESULTS / "caller_hears.json":

@@ -61,8 +61,10 @@ from ivr.domain.targets import Targets  # noqa: E402
 from ivr.journal.queries import day_range, month_range, recount, report, today_range  # noqa: E402
 from ivr.journal.store import ROLLUPS, Store, calls_table  # noqa: E402
 from ivr.journal.tables import (  # noqa: E402
+    DAY_KEYS,
     MONTH_KEYS,
     RING_MONTH_KEYS,
+    day_stats_table,
     month_stats_table,
     record_to_row,
     refused_table,
@@ -264,8 +266,8 @@ class MonthOfCalls:
 def month_rollup_rows(
     stat_rows: list[dict[str, Any]], ring_rows: list[dict[str, Any]]
 ) -> list[tuple[Table, list[dict[str, Any]]]]:
-    """The monthly rollups (local month, weekday, hour) from the 15-minute one, as the
-    store builds them."""
+    """The daily (local day, hour) and monthly (local month, weekday, hour) rollups from
+    the 15-minute one, as the store builds them."""
     names = Tally.names()
     calls: dict[tuple[str, str, str, int, int], list[int]] = {}
     for row in stat_rows:
@@ -279,7 +281,21 @@ def month_rollup_rows(
         key = (month, row["line"], row["who"], row["role"], row["result"])
         old = rings.get(key, [0, 0])
         rings[key] = [old[0] + row["attempts"], old[1] + row["ring_ms_sum"]]
+    days: dict[tuple[str, str, str, int], list[int]] = {}
+    weekdays: dict[str, int] = {}
+    for row in stat_rows:
+        local = row["bucket_start"].astimezone(ZONE)
+        day = f"{local:%Y-%m-%d}"
+        weekdays[day] = local.weekday()
+        day_key = (day, row["line"], row["mode"], local.hour)
+        values = [row[name] for name in names]
+        days[day_key] = list(map(add, days[day_key], values)) if day_key in days else values
     return [
+        (day_stats_table, [
+            {**dict(zip(DAY_KEYS, key, strict=True)), "weekday": weekdays[key[0]],
+             **dict(zip(names, values, strict=True))}
+            for key, values in days.items()
+        ]),
         (month_stats_table, [
             {**dict(zip(MONTH_KEYS, key, strict=True)), **dict(zip(names, values, strict=True))}
             for key, values in calls.items()
@@ -637,7 +653,12 @@ async def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000",
                         help="comma-separated numbers of calls to load, smallest first")
     parser.add_argument("--ingest-calls", type=int, default=5_000)
+    parser.add_argument("--readme-only", action="store_true",
+                        help="rewrite the README table from bench/results/report.json")
     args = parser.parse_args()
+    if args.readme_only:
+        write_readme(readme_table(json.loads((RESULTS / "report.json").read_text())))
+        return
     sizes = [int(size) for size in args.sizes.split(",")]
     results: dict[str, Any] = {
         "month": MONTH, "zone": str(ZONE), "sizes": sizes,

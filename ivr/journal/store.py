@@ -37,6 +37,7 @@ from ivr.domain.tally import BUCKET, Tally, bucket_start, ring_tally
 from ivr.journal.engine import WRITE, make_engine
 from ivr.journal.migrate import upgrade_engine
 from ivr.journal.tables import (
+    DAY_KEYS,
     MONTH_KEYS,
     REFUSED_KEYS,
     REFUSED_TOTAL_KEYS,
@@ -49,6 +50,7 @@ from ivr.journal.tables import (
     EventRow,
     MetaRow,
     call_totals_table,
+    day_stats_table,
     month_stats_table,
     record_from_row,
     record_to_row,
@@ -94,8 +96,8 @@ class LocalSum:
     counters: tuple[int, ...]  # in the order of the names asked for (Tally.names())
 
 
-ROLLUPS = (stats_table, ring_stats_table, refused_table, month_stats_table, ring_month_table,
-           call_totals_table, ring_totals_table, refused_totals_table)
+ROLLUPS = (stats_table, ring_stats_table, refused_table, day_stats_table, month_stats_table,
+           ring_month_table, call_totals_table, ring_totals_table, refused_totals_table)
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -324,6 +326,7 @@ class Store:
             (stats_table, STAT_KEYS, calls),
             (ring_stats_table, RING_KEYS, rings),
             (refused_table, REFUSED_KEYS, refused),
+            (day_stats_table, DAY_KEYS, changes.day_rows()),
             (month_stats_table, MONTH_KEYS, changes.month_rows()),
             (ring_month_table, RING_MONTH_KEYS, changes.ring_month_rows()),
             (call_totals_table, TOTAL_KEYS, _without_bucket(calls, TOTAL_KEYS)),
@@ -335,7 +338,10 @@ class Store:
                 continue
             insert = self._insert(table)
             add = {
-                column.name: column + insert.excluded[column.name]
+                # counters add up; the day's weekday is a fact of the key, set as it is
+                column.name: insert.excluded[column.name]
+                if column.name == "weekday"
+                else column + insert.excluded[column.name]
                 for column in table.columns
                 if column.name not in keys
             }
@@ -422,11 +428,27 @@ class Store:
         line: str | None = None,
         names: Sequence[str] = Tally.names(),
     ) -> list[LocalSum]:
-        """The counters `names` of the buckets that start in [start, end), summed in SQL
-        by line, mode and local weekday and hour of the bucket. Buckets are whole
-        quarter hours of UTC and every zone's offset is a whole number of quarter hours,
-        so a bucket lies in one local hour; the period is cut where the zone's offset
-        changes (daylight saving), each piece summed with its own offset."""
+        """The counters `names` of the calls that arrived in [start, end), summed in SQL
+        by line, mode and local weekday and hour of arrival: from the daily rollup when
+        the period is whole local days of the store's zone, else from the buckets."""
+        days = self.days_of(start, end, zone)
+        if days is not None:
+            return await self._day_sums(*days, line=line, names=names)
+        return await self.bucket_sums(start, end, zone, line=line, names=names)
+
+    async def bucket_sums(
+        self,
+        start: datetime,
+        end: datetime,
+        zone: tzinfo,
+        *,
+        line: str | None = None,
+        names: Sequence[str] = Tally.names(),
+    ) -> list[LocalSum]:
+        """`local_sums` from the 15-minute buckets that start in [start, end). Buckets
+        are whole quarter hours of UTC and every zone's offset is a whole number of
+        quarter hours, so a bucket lies in one local hour; the period is cut where the
+        zone's offset changes (daylight saving), each piece summed with its own offset."""
         t = stats_table
         sums: dict[tuple[str, str, int, int], list[int]] = {}
         for piece_start, piece_end, offset in offset_spans(start, end, zone):
@@ -447,6 +469,35 @@ class Store:
                     old = sums.get(key)
                     sums[key] = [a + b for a, b in zip(old, values, strict=True)] if old else values
         return [LocalSum(*key, tuple(values)) for key, values in sorted(sums.items())]
+
+    def days_of(self, start: datetime, end: datetime, zone: tzinfo) -> tuple[str, str] | None:
+        """The local days [first, last) that [start, end) is, when the daily rollup holds
+        them (`zone` is the store's zone and both ends are local midnights), else None."""
+        if str(zone) != str(self.zone) or end <= start:
+            return None
+        first, last = start.astimezone(self.zone), end.astimezone(self.zone)
+        if not (_is_midnight(first) and _is_midnight(last)):
+            return None
+        return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
+
+    async def _day_sums(
+        self, first: str, last: str, *, line: str | None, names: Sequence[str]
+    ) -> list[LocalSum]:
+        t = day_stats_table
+        query = (
+            select(t.c.line, t.c.mode, t.c.weekday, t.c.hour, *(func.sum(t.c[n]) for n in names))
+            .where(t.c.day >= first, t.c.day < last)
+            .group_by(t.c.line, t.c.mode, t.c.weekday, t.c.hour)
+            .order_by(t.c.line, t.c.mode, t.c.weekday, t.c.hour)
+        )
+        if line is not None:
+            query = query.where(t.c.line == line)
+        async with self.engine.connect() as conn:
+            return [
+                LocalSum(row[0], row[1], int(row[2]), int(row[3]),
+                         tuple(int(value or 0) for value in row[4:]))
+                for row in await conn.execute(query)
+            ]
 
     def month_of(self, start: datetime, end: datetime, zone: tzinfo) -> str | None:
         """The local month [start, end) is, when the monthly rollups hold it (`zone` is
@@ -680,6 +731,23 @@ class _RollupChanges:
             old_count, old_ms = self.rings.get(ring_key, (0, 0))
             self.rings[ring_key] = (old_count + sign * count, old_ms + sign * ms)
 
+    def day_rows(self) -> list[dict[str, Any]]:
+        """The calls' changes by local day and hour (a bucket lies in one)."""
+        summed: dict[tuple[str, str, str, int], Tally] = defaultdict(Tally)
+        weekdays: dict[str, int] = {}
+        for (start, line, mode), tally in self.calls.items():
+            local = start.astimezone(self.zone)
+            day = f"{local:%Y-%m-%d}"
+            weekdays[day] = local.weekday()
+            key = (day, line, mode, local.hour)
+            summed[key] = summed[key] + tally
+        return [
+            {**dict(zip(DAY_KEYS, key, strict=True)), "weekday": weekdays[key[0]],
+             **tally.as_dict()}
+            for key, tally in summed.items()
+            if tally
+        ]
+
     def month_rows(self) -> list[dict[str, Any]]:
         """The calls' changes by local month, weekday and hour (a bucket lies in one)."""
         summed: dict[tuple[str, str, str, int, int], Tally] = defaultdict(Tally)
@@ -746,6 +814,10 @@ def offset_spans(
         spans.append((cursor, probe, offset))
         cursor = probe
     return spans
+
+
+def _is_midnight(at: datetime) -> bool:
+    return (at.hour, at.minute, at.second, at.microsecond) == (0, 0, 0, 0)
 
 
 def _offset(at: datetime, zone: tzinfo) -> int:

@@ -7,6 +7,8 @@
 - `ring_stats_15min`: ring attempts (agents and on-call staff) by bucket, line, person
   and result: how many, and how long they rang.
 - `refused_15min`: INVITEs for no hotline line, by bucket and reason (never calls).
+- `call_stats_day`: the same counters by local day and hour (in the store's time zone):
+  a day, a week or the last four weeks read whole days' hours, not quarter hours.
 - `call_stats_month`, `ring_stats_month`: the same counters by local month (in the
   store's time zone) and, for calls, local weekday and hour: a month's report reads a
   few hundred rows, however many calls the month had.
@@ -191,6 +193,19 @@ refused_table = Table(
     _counter("refused"),
 )
 REFUSED_KEYS = ("bucket_start", "reason")
+
+# by local day and hour of arrival (the store's zone), with the day's weekday (Monday = 0)
+day_stats_table = Table(
+    "call_stats_day",
+    Base.metadata,
+    Column("day", String(10), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("mode", String(8), primary_key=True),
+    Column("hour", Integer(), primary_key=True, autoincrement=False),
+    Column("weekday", Integer(), nullable=False),
+    *(_counter(name) for name in Tally.names()),
+)
+DAY_KEYS = ("day", "line", "mode", "hour")
 
 # by local month (the store's zone), weekday (Monday = 0) and hour of arrival
 month_stats_table = Table(

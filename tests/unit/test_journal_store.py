@@ -593,7 +593,7 @@ async def test_local_sums_in_sql_equal_the_buckets_read_one_by_one(
         expected[key] = expected.get(key, Tally()) + row.tally
     summed = {
         (s.line, s.mode, s.weekday, s.hour): Tally(*s.counters)
-        for s in await store.local_sums(*period, local)
+        for s in await store.bucket_sums(*period, local)
     }
     assert summed == expected
     assert sum(t.offered for t in summed.values()) == 60
@@ -613,15 +613,19 @@ def test_offset_spans_cut_a_period_where_daylight_saving_changes() -> None:
 
 
 async def assert_month_rollup_equals_the_buckets(store: Store, month: str, zone: ZoneInfo) -> None:
-    """The monthly rollup (what a month's report reads) equals the month's 15-minute
-    buckets summed in SQL, calls and ring attempts."""
+    """The monthly rollup (what a month's report reads) and the daily one (what a day's,
+    a week's and the heatmap's read) equal the month's 15-minute buckets summed in SQL,
+    calls and ring attempts."""
     start, end = month_range(month, zone)
     assert store.month_of(start, end, zone) == month
     by_month = {(s.line, s.mode, s.weekday, s.hour): s.counters
                 for s in await store.month_sums(month) if any(s.counters)}
     by_bucket = {(s.line, s.mode, s.weekday, s.hour): s.counters
-                 for s in await store.local_sums(start, end, zone) if any(s.counters)}
-    assert by_month == by_bucket
+                 for s in await store.bucket_sums(start, end, zone) if any(s.counters)}
+    assert store.days_of(start, end, zone) is not None
+    by_day = {(s.line, s.mode, s.weekday, s.hour): s.counters
+              for s in await store.local_sums(start, end, zone) if any(s.counters)}
+    assert by_month == by_bucket == by_day
     assert await store.month_ring_stats(month) == await store.ring_stats(start, end)
 
 

@@ -1,10 +1,11 @@
 """All-time totals beside the 15-minute rollups (`call_stats_total`, `ring_stats_total`,
-`refused_total`), filled here from the rollups, and monthly rollups by local month,
-weekday and hour (`call_stats_month`, `ring_stats_month`). From now on the store keeps
+`refused_total`), filled here from the rollups, and rollups by local day and hour
+(`call_stats_day`) and by local month, weekday and hour (`call_stats_month`,
+`ring_stats_month`). From now on the store keeps
 them in the same transaction as the records, so `/metrics`' counters and a month's report
 read a few rows, never history.
 
-The monthly rollups depend on the hotline's time zone, which this revision cannot know:
+The daily and monthly rollups depend on the hotline's time zone, which this revision cannot know:
 the store's fold signature now names the zone, so the first `Store.migrate` after this
 revision folds the stored calls again and fills them (as after any rules change).
 
@@ -61,6 +62,15 @@ def upgrade() -> None:
         _counter("ring_ms_sum"),
     )
     op.create_table(
+        "call_stats_day",
+        sa.Column("day", sa.String(10), primary_key=True),
+        sa.Column("line", sa.String(64), primary_key=True),
+        sa.Column("mode", sa.String(8), primary_key=True),
+        sa.Column("hour", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("weekday", sa.Integer(), nullable=False),
+        *(_counter(name) for name in counters),
+    )
+    op.create_table(
         "call_stats_month",
         sa.Column("month", sa.String(7), primary_key=True),
         sa.Column("line", sa.String(64), primary_key=True),
@@ -96,3 +106,4 @@ def downgrade() -> None:
     op.drop_table("call_stats_total")
     op.drop_table("ring_stats_month")
     op.drop_table("call_stats_month")
+    op.drop_table("call_stats_day")
