@@ -252,6 +252,7 @@ class Bench:
             "answered_in_capture": sum(1 for t in traces.values() if t.ok_at is not None),
             "silence_after_answer": spread(silence),
             "service_cpu_ms_per_call": round(cpu * 1000 / calls, 2),
+            "load_average_1m": round(os.getloadavg()[0], 1),  # the machine is shared
             "service_loop_late": spread(loop_watch.late_ms),
             "service_gc_pauses": spread(loop_watch.gc_ms),
         }
@@ -467,8 +468,9 @@ def readme_table(result: dict[str, Any]) -> str:
         "lines; CPU = the service process (controller, AMI, journal writer, API) per call.",
         "",
         "| db | calls/s | line | silence p50 ms | p99 ms | max ms | failed | key→queue p50 ms "
-        "| key→ringing p50 ms | journal records / successful | CPU ms/call |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| key→ringing p50 ms | journal records / successful | CPU ms/call "
+        "| service loop late p99 ms | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for db in result["databases"]:
         for run in db["runs"]:
@@ -483,7 +485,8 @@ def readme_table(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {db['database']} | {run['rate']} | {run['line']} | {s['p50_ms']} | "
                 f"{s['p99_ms']} | {s['max_ms']} | {run['failed']} | {queue} | {ring} | "
-                f"{journal} | {cpu} |"
+                f"{journal} | {cpu} | {run.get('service_loop_late', {}).get('p99_ms', '–')} | "
+                f"{run.get('load_average_1m', '–')} |"
             )
     lines += ["", "Targets at the highest rate (the IVR line against the dialplan's menu, "
               "same run):", ""]
