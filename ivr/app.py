@@ -38,6 +38,7 @@ from ivr.asterisk.running import (
     write_owner,
 )
 from ivr.asterisk.sandbox import AsteriskInstall, provision
+from ivr.callflow.overload import OverloadGuard
 from ivr.callflow.policy import RoutingPolicy
 from ivr.callflow.service import CallFlowService
 from ivr.callflow.stasis import StasisHandlers
@@ -306,8 +307,9 @@ class Controller:
         self.ari = ari or AriClient(
             stack.ari_url, secrets.ari_user, secrets.ari_password, config.asterisk.ari_app
         )
+        self.overload = OverloadGuard(config.overload.bounds)
         self.flow = CallFlowService(
-            self.ari, lambda: self.policy, journal, self.clock, stack.media,
+            self.ari, lambda: self.policy, journal, self.clock, stack.media, self.overload,
             notices=lambda: stack.notices,
         )
         self.handlers = StasisHandlers(self.ari, self.flow)
@@ -323,6 +325,7 @@ class Controller:
         self._ari_task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 20.0) -> None:
+        self.overload.lag.start()
         await self.ari.open()
         self._ari_task = asyncio.create_task(self.handlers.run(), name="ari-events")
         await self.ami.start()
@@ -352,8 +355,15 @@ class Controller:
         """Route new calls by a new config (calls in progress keep their policy)."""
         self.config = config
         self.policy = RoutingPolicy(config)
+        self.overload.bounds = config.overload.bounds
+
+    @property
+    def calls_shed(self) -> dict[str, int]:
+        """Calls sent to the dialplan's menu because the controller was behind, by why."""
+        return dict(self.overload.shed)
 
     async def stop(self) -> None:
+        await self.overload.lag.stop()
         if self._ari_task is not None:
             self._ari_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ivr.config_locate import locate_line
+from ivr.domain.overload import OverloadBounds
 from ivr.domain.record import CountingRules
 from ivr.domain.schedule import Calendar, Schedule
 from ivr.domain.targets import Targets
@@ -463,6 +464,26 @@ class SpotcheckSection(Strict):
     # answered sooner than this: the IVR (a person's phone rings first, seconds at least)
     ivr_answer_seconds: float = Field(default=2.0, ge=0.1, le=30)
     every_minutes: float = Field(default=0.0, ge=0, le=7 * 24 * 60)  # 0: on demand only
+class OverloadSection(Strict):
+    """When the controller falls behind, new calls go at once to the dialplan's own
+    menu (same greeting, menu, schedule and routes), counted in
+    `hotline_calls_shed_total`. Normal load is far below these: at 50 calls/s each call
+    spends ~10 s in the IVR, so ~500 are in flight; a StasisStart is read within
+    milliseconds and a timer fires within a few."""
+
+    enabled: bool = True
+    max_start_age_ms: int = Field(default=500, ge=10, le=60_000)
+    max_calls_in_flight: int = Field(default=1500, ge=1, le=100_000)
+    max_loop_lag_ms: int = Field(default=250, ge=10, le=60_000)
+
+    @property
+    def bounds(self) -> OverloadBounds:
+        return OverloadBounds(
+            enabled=self.enabled,
+            start_age_seconds=self.max_start_age_ms / 1000,
+            calls_in_flight=self.max_calls_in_flight,
+            loop_lag_seconds=self.max_loop_lag_ms / 1000,
+        )
 
 
 class Agent(Strict):
@@ -494,6 +515,7 @@ class HotlineConfig(Strict):
     recording: RecordingSection = RecordingSection()
     notices: NoticesSection = NoticesSection()
     spotcheck: SpotcheckSection = SpotcheckSection()
+    overload: OverloadSection = OverloadSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
     nodes: tuple[Node, ...] = ()

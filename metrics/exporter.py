@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from ivr.clock import clock_from_env
 from ivr.config import ALL_LINES, HotlineConfig
 from ivr.domain.events import RingResult
+from ivr.domain.overload import ShedReason
 from ivr.domain.rates import Direction, Kpi, RateCounts, kpi
 from ivr.domain.record import AbandonPlace, Outcome
 from ivr.domain.tally import Tally
@@ -44,8 +45,6 @@ from metrics.notices import NoticesCollector
 from metrics.spotchecks import SpotChecksCollector
 from metrics.weekday_hour import WeekdayHourCollector
 
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-FAR = datetime(2200, 1, 1, tzinfo=UTC)
 RING_RESULTS = tuple(result.value for result in RingResult)
 
 
@@ -60,6 +59,8 @@ class Health(Protocol):
     def calls_in_ivr(self) -> int: ...
     @property
     def last_event_age_seconds(self) -> float | None: ...
+    @property
+    def calls_shed(self) -> dict[str, int]: ...
 
 
 @dataclass
@@ -103,7 +104,7 @@ async def take_snapshot(sources: Sources) -> Snapshot:
         refused=await sources.store.refused_totals(),
         taken_at=time.monotonic(),
     )
-    attempts = await sources.store.ring_stats(EPOCH, FAR)
+    attempts = await sources.store.ring_totals()
     for (_, role, result), (count, _) in attempts.items():
         if role == "agent":
             snapshot.ring_attempts[result] = snapshot.ring_attempts.get(result, 0) + count
@@ -342,6 +343,16 @@ class HotlineCollector(Collector):
                      int(bool(health and health.ari_connected)))
         yield _gauge("hotline_ami_connected", "1 while AMI is logged in",
                      int(bool(health and health.ami_connected)))
+        shed = CounterMetricFamily(
+            "hotline_calls_shed",
+            "new calls sent at once to the dialplan's own menu because the controller was "
+            "behind, by why (since the controller started)",
+            labels=["reason"],
+        )
+        counts = health.calls_shed if health else {}
+        for reason in ShedReason:
+            shed.add_metric([reason.value], counts.get(reason.value, 0))
+        yield shed
         age = health.last_event_age_seconds if health else None
         if age is not None:
             yield _gauge("hotline_last_event_age_seconds", "seconds since the last AMI event",

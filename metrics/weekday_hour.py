@@ -13,7 +13,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from ivr.config import ALL_LINES, HotlineConfig
-from ivr.journal.heatmap import WeekdayHour, weekday_hour
+from ivr.journal.heatmap import WeekdayHour, weekday_hour_by_line
 from ivr.journal.queries import today_range
 from ivr.journal.store import Store
 
@@ -34,9 +34,10 @@ class WeekdayHourCollector(Collector):
         zone = config.hotline.zone
         today, _ = today_range(self.clock(), zone)
         start = today - timedelta(weeks=WEEKS)  # local midnights, DST aside
-        grids = {ALL_LINES: await weekday_hour(self.store, start, today, zone)}
+        every, by_line = await weekday_hour_by_line(self.store, start, today, zone)
+        grids = {ALL_LINES: every}
         for line in config.lines:
-            grids[line.name] = await weekday_hour(self.store, start, today, zone, line.name)
+            grids[line.name] = by_line.get(line.name) or _empty()
         self.grids = grids
 
     def collect(self) -> Iterator[Metric]:
@@ -52,3 +53,8 @@ class WeekdayHourCollector(Collector):
                     for hour, count in enumerate(row):
                         family.add_metric([line, kind, day, f"{hour:02d}"], count)
         yield family
+
+
+def _empty() -> WeekdayHour:
+    zeros = tuple(tuple(0 for _ in range(24)) for _ in range(7))
+    return WeekdayHour(zeros, zeros)

@@ -12,6 +12,7 @@ command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
 command -v sox >/dev/null || need_apt+=(sox)
+command -v tcpdump >/dev/null || need_apt+=(tcpdump)  # bench/caller_hears.py: loopback capture
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 # report documents: pdftoppm/pdftotext (tests), a CJK font, what weasyprint loads (pango)
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)

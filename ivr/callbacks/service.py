@@ -27,13 +27,14 @@ from ivr.callbacks.domain import (
     task_for_call,
 )
 from ivr.callbacks.originate import Originator
-from ivr.callbacks.store import CHUNK, CallbackStore
+from ivr.callbacks.store import CallbackStore
 from ivr.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little; an attempt later than this is refused
 SYNC_EVERY = 15.0  # seconds between two syncs in the running service
+SYNC_CHUNK = 50  # calls read and turned into tasks at a time
 
 
 class TaskNotFound(LookupError):
@@ -75,11 +76,14 @@ class CallbacksService:
         now = self.clock.now()
         created = 0
         while True:
-            records = await self.store.calls_without_task(CHUNK)
+            # small chunks: reading records and making tasks is Python on the loop that
+            # drives the calls, which must not be held long (at 50 calls/s a sync finds
+            # hundreds of calls)
+            records = await self.store.calls_without_task(SYNC_CHUNK)
             tasks = [t for r in records if (t := task_for_call(r, now, self.due_within))]
             added = await self.store.insert_tasks(tasks)
             created += added
-            if len(records) < CHUNK or not added:
+            if len(records) < SYNC_CHUNK or not added:
                 break
         dismissed = 0
         for linkedid in await self.store.open_tasks_no_longer_needed():

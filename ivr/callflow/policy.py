@@ -22,9 +22,18 @@ class RoutingPolicy:
     def __init__(self, config: HotlineConfig) -> None:
         self.config = config
         self.schedule = config.schedule
+        self._open_in: tuple[datetime, bool] | None = None  # the last minute asked
 
     def in_service_hours(self, at: datetime) -> bool:
-        return self.schedule.is_open(Service.consultation, at)
+        """Whether consultation is open at `at`. Hours are whole minutes and holidays
+        whole days, so the answer holds for the minute: asked once a minute, not once a
+        call (it decides which prompt a caller hears first)."""
+        minute = at.replace(second=0, microsecond=0)
+        if self._open_in is not None and self._open_in[0] == minute:
+            return self._open_in[1]
+        is_open = self.schedule.is_open(Service.consultation, minute)
+        self._open_in = (minute, is_open)
+        return is_open
 
     def read_menu_key(self, digit: str | None) -> MenuAnswer:
         if digit is None:

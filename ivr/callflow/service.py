@@ -23,6 +23,7 @@ import structlog
 from ivr.ari.client import AriClient, AriError
 from ivr.asterisk.render import oncall_dial_chain
 from ivr.callflow.call import Call, CallGone, CallState
+from ivr.callflow.overload import OverloadGuard
 from ivr.callflow.policy import RoutingPolicy
 from ivr.clock import Clock
 from ivr.domain.events import EventKind, EventSink, JournalEvent, Scalar
@@ -36,6 +37,7 @@ PERSON_CONTEXT = "hotline-person"
 ONCALL_CONTEXT = "hotline-oncall"
 VOICEMAIL_CONTEXT = "hotline-voicemail"
 FALLBACK_CONTEXT = "hotline-fallback"
+SHED_CONTEXT = "hotline-shed"  # the dialplan's own greeting and menu, for a shed call
 HANDED_OFF_MEMORY = 10_000  # adopted channels remembered until their StasisEnd
 
 
@@ -47,9 +49,11 @@ class CallFlowService:
         journal: EventSink,
         clock: Clock,
         media: Mapping[str, str],
+        overload: OverloadGuard | None = None,
         notices: Callable[[], Sequence[Notice]] = tuple,
     ) -> None:
         self.ari = ari
+        self.overload = overload
         self.notices = notices  # outage notices that may play (posted, not expired)
         self.policy = policy
         self.journal = journal
@@ -64,18 +68,52 @@ class CallFlowService:
         self.failed_tasks = 0  # tasks that ended in an exception (a bug: should stay 0)
         self.failed_calls = 0  # calls whose task met an error and handed them over
         self.fallbacks = 0  # calls handed to the dialplan's fallback
+        self._side_tasks: set[asyncio.Task[None]] = set()  # shed calls being handed over
 
     # Entry points (from the ARI handlers)
 
-    def take_call(self, channel: str, line: str, caller: str, answered: bool = True) -> None:
+    def take_call(
+        self,
+        channel: str,
+        line: str,
+        caller: str,
+        answered: bool = True,
+        started: str | None = None,
+    ) -> None:
+        """A new call in Stasis (`started`: its StasisStart's timestamp)."""
         if channel in self.calls or channel in self._handed_off:
             return  # already ours (adopted on reconnect before its StasisStart came)
+        if self.overload is not None and answered:
+            reason = self.overload.decide(started, len(self.calls))
+            if reason is not None:
+                self._shed(channel, line, reason.value)
+                return
         call = Call(channel=channel, linkedid=channel, line=line, caller=caller)
         call.needs_answer = not answered
         self.calls[channel] = call
         task = asyncio.create_task(self._handle(call), name=f"call-{channel}")
         self._tasks[channel] = task
         task.add_done_callback(self._task_done)
+
+    def _shed(self, channel: str, line: str, reason: str) -> None:
+        """The controller is behind: the call goes at once to the dialplan's own greeting
+        and menu, which journal it like any call the dialplan serves alone."""
+        self._remember_handed_off(channel)
+        task = asyncio.create_task(self._hand_shed(channel, line, reason), name=f"shed-{channel}")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _hand_shed(self, channel: str, line: str, reason: str) -> None:
+        try:
+            await self.ari.continue_in_dialplan(channel, SHED_CONTEXT)
+        except AriError as exc:  # 404: the caller has gone; 409: no longer in Stasis
+            log.info("callflow.shed_not_needed", channel=channel, status=exc.status)
+            return
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self._handed_off.pop(channel, None)  # still in Stasis: adopted on reconnect
+            log.warning("callflow.shed_unreachable", channel=channel, error=str(exc))
+            return
+        log.info("callflow.shed", channel=channel, line=line, reason=reason)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         channel = task.get_name().removeprefix("call-")
@@ -158,6 +196,9 @@ class CallFlowService:
             log.warning("callflow.fallback_unreachable", channel=channel, error=str(exc))
             return  # still in Stasis: adopted on the next connection
         self.fallbacks += 1
+        self._remember_handed_off(channel)
+
+    def _remember_handed_off(self, channel: str) -> None:
         self._handed_off[channel] = None
         while len(self._handed_off) > HANDED_OFF_MEMORY:
             del self._handed_off[next(iter(self._handed_off))]
@@ -167,15 +208,16 @@ class CallFlowService:
     async def _handle(self, call: Call) -> None:
         policy = self.policy()  # one policy per call: a reload never changes a call midway
         try:
+            answered: dict[EventKind, datetime] = {}
             if call.needs_answer:  # the public dialplan answers before Stasis
                 await self.ari.answer(call.channel)
-                self._journal(call, EventKind.ivr_answered)
+                answered[EventKind.ivr_answered] = datetime.now(UTC)
             call.answer()
             now = self.clock.now()
             if policy.in_service_hours(now):
-                await self._menu(call, policy)
+                await self._menu(call, policy, answered)
             else:
-                await self._off_hours(call, policy, now)
+                await self._off_hours(call, policy, now, answered)
         except CallGone:
             pass  # the caller left first: nothing to finish
         except AriError as exc:
@@ -192,7 +234,9 @@ class CallFlowService:
             if self.calls.get(call.channel) is call and not call.in_ivr:
                 del self.calls[call.channel]
 
-    async def _menu(self, call: Call, policy: RoutingPolicy) -> None:
+    async def _menu(
+        self, call: Call, policy: RoutingPolicy, before: dict[EventKind, datetime]
+    ) -> None:
         call.move_to(CallState.menu)
         greeting = ["greeting"]
         early = await self._notices(call, policy)  # a key pressed during them: the menu's
@@ -203,9 +247,9 @@ class CallFlowService:
                 digit: str | None = early
             else:
                 digit = await self._prompt(
-                    call, [*greeting, "menu"], policy.config.menu.timeout_seconds
+                    call, [*greeting, "menu"], policy.config.menu.timeout_seconds, before
                 )
-            greeting = []
+            greeting, before = [], {}
             if policy.is_announcement(digit):
                 self._journal(
                     call, EventKind.menu_choice, key=digit, service="announcement",
@@ -253,9 +297,11 @@ class CallFlowService:
         return None
 
     def _heard(self, call: Call, notices: list[Notice], area: str | None = None) -> None:
-        where = {"area": area} if area else {}
         for notice in notices:
-            self._journal(call, EventKind.notice_heard, notice=notice.id, **where)
+            if area:
+                self._journal(call, EventKind.notice_heard, notice=notice.id, area=area)
+            else:
+                self._journal(call, EventKind.notice_heard, notice=notice.id)
 
     async def _announcement_answers(self, call: Call, policy: RoutingPolicy) -> bool:
         """Play the announcement; a caller who heard it and wants nothing more is done
@@ -273,10 +319,20 @@ class CallFlowService:
         await self.ari.hangup(call.channel)
         return False
 
-    async def _off_hours(self, call: Call, policy: RoutingPolicy, now: datetime) -> None:
+    async def _off_hours(
+        self,
+        call: Call,
+        policy: RoutingPolicy,
+        now: datetime,
+        before: dict[EventKind, datetime],
+    ) -> None:
         call.move_to(CallState.off_hours)
-        self._journal(call, EventKind.off_hours)
-        digit = await self._prompt(call, ["off_hours"], policy.config.menu.timeout_seconds)
+        # journaled once the prompt is asked for (the caller hears it sooner), at the
+        # moment the call went off-hours
+        decided = {**before, EventKind.off_hours: datetime.now(UTC)}
+        digit = await self._prompt(
+            call, ["off_hours"], policy.config.menu.timeout_seconds, before=decided
+        )
         if digit is not None and policy.is_night_transfer(digit):
             service = policy.config.menu.keys[digit]
             self._journal(call, EventKind.menu_choice, key=digit, service=service.value, attempt=1)
@@ -298,16 +354,28 @@ class CallFlowService:
         call.route()
         await self.ari.continue_in_dialplan(call.channel, context)
 
-    async def _prompt(self, call: Call, prompts: list[str], wait_after: float) -> str | None:
-        """Play prompts; the first digit pressed (during or after them) ends the wait."""
+    async def _prompt(
+        self,
+        call: Call,
+        prompts: list[str],
+        wait_after: float,
+        before: Mapping[EventKind, datetime] | None = None,
+    ) -> str | None:
+        """Play prompts; the first digit pressed (during or after them) ends the wait.
+        The play request goes first: what is journaled about it (and `before`, steps
+        taken just before it, with their own times) follows, so the caller's silence
+        never waits on the journal."""
         self._raise_if_gone(call)
         call.forget_digits()
         call.playback_done.clear()
         playback = str(uuid.uuid4())
         self._playbacks[playback] = call
         call.playback = playback
+        asked = datetime.now(UTC)
         await self.ari.play(call.channel, [self.media[name] for name in prompts], playback)
-        self._journal(call, EventKind.prompt_played, prompt=",".join(prompts))
+        for kind, at in (before or {}).items():
+            self._journal(call, kind, at=at)
+        self._journal(call, EventKind.prompt_played, at=asked, prompt=",".join(prompts))
         digit = await self._first_of_digit(call, until=call.playback_done.wait())
         if digit is not None:
             await self.ari.stop_playback(playback)
@@ -337,13 +405,15 @@ class CallFlowService:
         if call.gone.is_set():
             raise CallGone(call.channel)
 
-    def _journal(self, call: Call, kind: EventKind, **data: Scalar) -> None:
+    def _journal(
+        self, call: Call, kind: EventKind, at: datetime | None = None, **data: Scalar
+    ) -> None:
         self.journal.emit(
             JournalEvent(
                 linkedid=call.linkedid,
                 kind=kind,
                 # journal times are real; only routing decisions ask the (settable) clock
-                at=datetime.now(UTC),
+                at=at or datetime.now(UTC),
                 source="ari",
                 data={"line": call.line, "channel": call.channel, **data},
             )

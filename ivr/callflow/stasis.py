@@ -36,6 +36,7 @@ class StasisHandlers:
                 line=args[0],
                 caller=channel.get("caller", {}).get("number", ""),
                 answered=channel.get("state") == "Up",
+                started=event.get("timestamp"),
             )
         elif kind == "ChannelDtmfReceived":
             self.service.digit_pressed(event["channel"]["id"], event["digit"])

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import structlog
 
-from ivr.domain.events import EventSink
+from ivr.domain.events import EventSink, JournalEvent
 from ivr.durable.calls import call_events, missing
 from ivr.durable.record import CelRow, QueueLogRow, read_cel, read_queue_log
 from ivr.journal.store import Store
@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 
 CEL_CHECKPOINT = "durable.cel_offset"
 QUEUE_LOG_CHECKPOINT = "durable.queue_log_offset"
+CHUNK = 100  # calls compared with the journal at a time
 STUCK_AFTER = timedelta(hours=2)  # a call with no end this long after it began: read on
 
 
@@ -164,12 +165,9 @@ class Reconciler:
         cel = await asyncio.to_thread(read_cel, self.cel_path, cel_from)
         queue = await asyncio.to_thread(read_queue_log, self.queue_log_path, queue_from)
 
-        rows: dict[str, list[CelRow]] = defaultdict(list)
-        ended: dict[str, datetime] = {}
-        for row in cel.rows:
-            rows[row.linkedid].append(row)
-            if row.eventtype == "LINKEDID_END":
-                ended[row.linkedid] = row.at
+        # sorting thousands of lines out by call is Python work: on a worker thread, so
+        # the loop that drives the calls is not held while a pass reads the record
+        rows, ended, queue_rows = await asyncio.to_thread(_by_call, cel.rows, queue.rows)
         now = self.now()
         ripe = now - timedelta(seconds=self.settle)
         done = {linkedid for linkedid, at in ended.items() if at <= ripe}
@@ -178,18 +176,15 @@ class Reconciler:
             if linkedid not in ended and call[-1].at < now - STUCK_AFTER
         }
         waiting = len(ended) - len(done)
-        queue_rows: dict[str, list[QueueLogRow]] = defaultdict(list)
-        for qrow in queue.rows:
-            queue_rows[qrow.callid].append(qrow)
 
         added = completed = 0
         take = sorted(done | stuck)
-        for start in range(0, len(take), 500):
-            chunk = take[start:start + 500]
+        for start in range(0, len(take), CHUNK):
+            chunk = take[start:start + CHUNK]
             held = await self.store.events_of_calls(chunk)
+            lacking = await asyncio.to_thread(_lacking, chunk, rows, queue_rows, held)
             for linkedid in chunk:
-                new = missing(call_events(linkedid, rows[linkedid], queue_rows[linkedid]),
-                              held[linkedid])
+                new = lacking[linkedid]
                 for event in new:
                     self.sink.emit(event)
                 added += len(new)
@@ -226,3 +221,35 @@ class Reconciler:
             log.info("durable.reconciled", calls=len(take), completed=completed, events=added,
                      bad_lines=bad, seconds=round(time.monotonic() - started, 3))
         return PassResult(len(take), completed, added, bad, waiting)
+
+
+def _by_call(
+    cel_rows: list[CelRow], queue_log_rows: list[QueueLogRow]
+) -> tuple[dict[str, list[CelRow]], dict[str, datetime], dict[str, list[QueueLogRow]]]:
+    """The record's lines by call, and when each call ended (its LINKEDID_END)."""
+    rows: dict[str, list[CelRow]] = defaultdict(list)
+    ended: dict[str, datetime] = {}
+    for row in cel_rows:
+        rows[row.linkedid].append(row)
+        if row.eventtype == "LINKEDID_END":
+            ended[row.linkedid] = row.at
+    queue_rows: dict[str, list[QueueLogRow]] = defaultdict(list)
+    for qrow in queue_log_rows:
+        queue_rows[qrow.callid].append(qrow)
+    return rows, ended, queue_rows
+
+
+def _lacking(
+    chunk: list[str],
+    rows: dict[str, list[CelRow]],
+    queue_rows: dict[str, list[QueueLogRow]],
+    held: dict[str, list[JournalEvent]],
+) -> dict[str, list[JournalEvent]]:
+    """Each call's events rebuilt from the record that the journal does not hold."""
+    return {
+        linkedid: missing(
+            call_events(linkedid, rows.get(linkedid, []), queue_rows.get(linkedid, [])),
+            held[linkedid],
+        )
+        for linkedid in chunk
+    }

@@ -1,10 +1,12 @@
 """Reports over the journal: the one implementation behind `hotline report`, the API
 and the Prometheus exporter, so all three show the same numbers.
 
-A report reads the 15-minute rollup, never the calls themselves, so it costs the same
-for a quiet day and a busy month. Periods are local to the hotline's time zone and a
-call belongs to the period it arrived in (SPEC §3). A period that does not start or end
-on a 15-minute boundary is widened to whole buckets.
+A report reads the 15-minute rollup, never the calls themselves, added up in SQL by
+line, mode and local weekday and hour (`Store.local_sums`: at most lines x 168 rows), so
+it costs the same for a quiet day and a busy month, at any size of history. Periods are
+local to the hotline's time zone and a call belongs to the period it arrived in (SPEC
+§3). A period that does not start or end on a 15-minute boundary is widened to whole
+buckets.
 """
 
 from __future__ import annotations
@@ -64,14 +66,19 @@ async def report(
     """The KPI report of the calls that arrived in [start, end)."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     first, stop = bucket_start(start), _bucket_end(end)
-    rows = await store.stats(first, stop, line)
+    month = store.month_of(first, stop, zone)
+    if month is not None:  # a whole local month: its own rollup, a few hundred rows
+        rows = await store.month_sums(month, line=line)
+        rings = await store.month_ring_stats(month, line)
+    else:
+        rows = await store.local_sums(first, stop, zone, line=line)
+        rings = await store.ring_stats(first, stop, line)
     total = _Sums()
     per_line: dict[str, _Sums] = defaultdict(_Sums)
     by_hour = [_Sums() for _ in range(24)]
     by_weekday = [_Sums() for _ in range(7)]
     for row in rows:
-        local = row.bucket_start.astimezone(zone)
-        for sums in (total, per_line[row.line], by_hour[local.hour], by_weekday[local.weekday()]):
+        for sums in (total, per_line[row.line], by_hour[row.hour], by_weekday[row.weekday]):
             sums.add(row.mode, row.counters)
 
     def sliced(sums: _Sums) -> Slice:
@@ -88,7 +95,7 @@ async def report(
         per_line={name: sliced(sums) for name, sums in sorted(per_line.items())},
         by_hour=tuple(sliced(sums) for sums in by_hour),
         by_weekday=tuple(sliced(sums) for sums in by_weekday),
-        ring_attempts=await store.ring_stats(first, stop, line),
+        ring_attempts=rings,
     )
 
 
@@ -113,7 +120,7 @@ async def by_node(
 
 
 class _Sums:
-    """Counters added up column by column, per line mode (a month is thousands of rows)."""
+    """Counters added up column by column, per line mode."""
 
     def __init__(self) -> None:
         self.counters: dict[str, list[int]] = {}

@@ -10,6 +10,7 @@ from ivr.config import HotlineConfig
 from ivr.journal.engine import database_url
 from ivr.journal.store import Store
 from ivr.journal.writer import JournalWriter
+from ivr.journal.writer_thread import ThreadedJournalWriter
 
 SPOOL_NAME = "journal.spool"
 log = structlog.get_logger(__name__)
@@ -46,7 +47,8 @@ async def open_journal(config: HotlineConfig) -> Journal:
         await store.migrate()
     except Exception as exc:  # the writer spools, and migrates once the database answers
         log.warning("journal.database_unavailable_at_start", error=str(exc))
-    writer = JournalWriter(store, config.service.data_dir / SPOOL_NAME)
+    # on a thread of its own: folding and SQL never hold the loop that drives the calls
+    writer = ThreadedJournalWriter(store, config.service.data_dir / SPOOL_NAME)
     await writer.start()
     return Journal(store, writer)
 
@@ -55,3 +57,4 @@ def configure_folding(store: Store, config: HotlineConfig) -> None:
     store.line_modes = {line.name: line.mode.value for line in config.lines}
     store.rules = config.counting_rules
     store.nodes = config.node_names
+    store.zone = config.hotline.zone

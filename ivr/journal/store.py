@@ -1,10 +1,15 @@
-"""The journal store: events in, call records and the rollup kept up to date, in one
+"""The journal store: events in, call records and the rollups kept up to date, in one
 transaction per batch. Async (SQLAlchemy 2); SQLite by default, PostgreSQL supported.
 
 `ingest` is idempotent: events already stored (same key) are ignored, and a call whose
 events did not change is not touched. A changed call is re-folded from all its stored
 events; the rollup row of its arrival bucket loses the old record's tally and gains
-the new one's, so the rollup always equals a recount of `calls`.
+the new one's, so the rollup always equals a recount of `calls`. The all-time totals
+(`call_stats_total` ...) take the same changes in the same transaction.
+
+Readers get sums, not rows: `local_sums` adds a period's buckets up in SQL by line, mode
+and local weekday and hour (a few hundred rows for a month, whatever the calls), and the
+totals are a few rows; so a month's report and a scrape cost the same at any size.
 
 One writer per database (the service's `JournalWriter`) is assumed: on SQLite the write
 lock enforces it; on PostgreSQL two concurrent writers folding the same call could race.
@@ -16,11 +21,12 @@ from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import BigInteger, ColumnElement, Table, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,20 +34,32 @@ from ivr.domain.events import EventKind, JournalEvent
 from ivr.domain.nodes import node_of
 from ivr.domain.outcomes import FOLD_VERSION, fold, in_time_order
 from ivr.domain.record import CallRecord, CountingRules, Outcome
-from ivr.domain.tally import Tally, bucket_start, ring_tally
+from ivr.domain.tally import BUCKET, Tally, bucket_start, ring_tally
 from ivr.journal.engine import WRITE, make_engine
 from ivr.journal.migrate import upgrade_engine
 from ivr.journal.tables import (
+    DAY_KEYS,
+    MONTH_KEYS,
     REFUSED_KEYS,
+    REFUSED_TOTAL_KEYS,
     RING_KEYS,
+    RING_MONTH_KEYS,
+    RING_TOTAL_KEYS,
     STAT_KEYS,
+    TOTAL_KEYS,
     CallRow,
     EventRow,
     MetaRow,
+    call_totals_table,
+    day_stats_table,
+    month_stats_table,
     record_from_row,
     record_to_row,
     refused_table,
+    refused_totals_table,
+    ring_month_table,
     ring_stats_table,
+    ring_totals_table,
     stats_table,
 )
 
@@ -67,6 +85,23 @@ class StatRow:
         return Tally(*self.counters)
 
 
+@dataclass(frozen=True, slots=True)
+class LocalSum:
+    """The rollup's counters of a period added up for one line, mode, and local weekday
+    (Monday = 0) and hour of arrival."""
+
+    line: str
+    mode: str
+    weekday: int
+    hour: int
+    counters: tuple[int, ...]  # in the order of the names asked for (Tally.names())
+
+
+ROLLUPS = (stats_table, ring_stats_table, refused_table, day_stats_table, month_stats_table,
+           ring_month_table, call_totals_table, ring_totals_table, refused_totals_table)
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 class Store:
     def __init__(
         self,
@@ -76,16 +111,36 @@ class Store:
         busy_timeout: float = 5.0,
         line_modes: Mapping[str, str] | None = None,
         rules: CountingRules | None = None,
+        zone: tzinfo = DEFAULT_ZONE,
     ) -> None:
         self.url = url
+        self.schema = schema
+        self.busy_timeout = busy_timeout
         self.engine = make_engine(url, schema=schema, busy_timeout=busy_timeout)
         # how calls are folded; a config reload may change these for calls folded later
         self.line_modes: Mapping[str, str] = dict(line_modes or {})
         self.rules = rules or CountingRules()
         # systemname -> node name: which node a call was on, read off its linkedid
         self.nodes: Mapping[str, str] = {}
+        self.zone = zone  # the local months, weekdays and hours of the monthly rollups
         self._schema_ready = False
         self._recent = _RecentCalls()
+
+    def twin(self) -> Store:
+        """Another store on the same database with its own engine (connections belong to
+        the event loop that opened them: a writer on a thread of its own needs its own)."""
+        twin = Store(
+            self.url, schema=self.schema, busy_timeout=self.busy_timeout,
+            line_modes=self.line_modes, rules=self.rules, zone=self.zone,
+        )
+        twin.nodes = self.nodes
+        return twin
+
+    def fold_like(self, other: Store) -> None:
+        """Fold by `other`'s line modes, rules, zone and nodes (a reload changed them
+        there)."""
+        self.line_modes, self.rules, self.zone = other.line_modes, other.rules, other.zone
+        self.nodes = other.nodes
 
     @property
     def dialect(self) -> str:
@@ -110,18 +165,20 @@ class Store:
 
     @property
     def fold_signature(self) -> str:
-        """The counting rules stored records follow: the fold's version and settings."""
+        """The counting rules stored records follow: the fold's version and settings, and
+        the time zone of the monthly rollups."""
         r = self.rules
         return (
             f"{FOLD_VERSION};cadence={r.cadence_seconds:g};"
-            f"level={r.service_level_seconds:g};wrapup={r.wrapup_seconds:g}"
+            f"level={r.service_level_seconds:g};wrapup={r.wrapup_seconds:g};"
+            f"zone={self.zone}"
         )
 
     async def refold(self) -> int:
         """Every call folded again from its stored events, and the rollups rebuilt from
         the new records: history follows the definitions. Returns the calls folded."""
         async with self._writing() as conn:
-            for table in (calls_table, stats_table, ring_stats_table, refused_table):
+            for table in (calls_table, *ROLLUPS):
                 await conn.execute(delete(table))
             linkedids = list(
                 (await conn.execute(select(EventRow.linkedid).distinct())).scalars()
@@ -129,7 +186,7 @@ class Store:
             folded = 0
             for chunk in _chunks(sorted(linkedids)):
                 events = await self._events_by_call(conn, list(chunk))
-                changes = _RollupChanges()
+                changes = _RollupChanges(self.zone)
                 rows = []
                 for call_events in events.values():
                     if not call_events:
@@ -233,7 +290,7 @@ class Store:
         events = self._recent.events_before(before, arrived)
         unknown = [linkedid for linkedid in linkedids if linkedid not in events]
         events.update(await self._events_by_call(conn, unknown))
-        changes = _RollupChanges()
+        changes = _RollupChanges(self.zone)
         changes.count_refused(new)
         rows = []
         for linkedid in linkedids:
@@ -285,12 +342,22 @@ class Store:
             (stats_table, STAT_KEYS, calls),
             (ring_stats_table, RING_KEYS, rings),
             (refused_table, REFUSED_KEYS, refused),
+            (day_stats_table, DAY_KEYS, changes.day_rows()),
+            (month_stats_table, MONTH_KEYS, changes.month_rows()),
+            (ring_month_table, RING_MONTH_KEYS, changes.ring_month_rows()),
+            (call_totals_table, TOTAL_KEYS, _without_bucket(calls, TOTAL_KEYS)),
+            (ring_totals_table, RING_TOTAL_KEYS, _without_bucket(rings, RING_TOTAL_KEYS)),
+            (refused_totals_table, REFUSED_TOTAL_KEYS,
+             _without_bucket(refused, REFUSED_TOTAL_KEYS)),
         ):
             if not rows:
                 continue
             insert = self._insert(table)
             add = {
-                column.name: column + insert.excluded[column.name]
+                # counters add up; the day's weekday is a fact of the key, set as it is
+                column.name: insert.excluded[column.name]
+                if column.name == "weekday"
+                else column + insert.excluded[column.name]
                 for column in table.columns
                 if column.name not in keys
             }
@@ -390,6 +457,141 @@ class Store:
             result = await conn.execute(query)
             return [StatRow(row[0], row[1], row[2], tuple(map(int, row[3:]))) for row in result]
 
+    async def local_sums(
+        self,
+        start: datetime,
+        end: datetime,
+        zone: tzinfo,
+        *,
+        line: str | None = None,
+        names: Sequence[str] = Tally.names(),
+    ) -> list[LocalSum]:
+        """The counters `names` of the calls that arrived in [start, end), summed in SQL
+        by line, mode and local weekday and hour of arrival: from the daily rollup when
+        the period is whole local days of the store's zone, else from the buckets."""
+        days = self.days_of(start, end, zone)
+        if days is not None:
+            return await self._day_sums(*days, line=line, names=names)
+        return await self.bucket_sums(start, end, zone, line=line, names=names)
+
+    async def bucket_sums(
+        self,
+        start: datetime,
+        end: datetime,
+        zone: tzinfo,
+        *,
+        line: str | None = None,
+        names: Sequence[str] = Tally.names(),
+    ) -> list[LocalSum]:
+        """`local_sums` from the 15-minute buckets that start in [start, end). Buckets
+        are whole quarter hours of UTC and every zone's offset is a whole number of
+        quarter hours, so a bucket lies in one local hour; the period is cut where the
+        zone's offset changes (daylight saving), each piece summed with its own offset."""
+        t = stats_table
+        sums: dict[tuple[str, str, int, int], list[int]] = {}
+        for piece_start, piece_end, offset in offset_spans(start, end, zone):
+            local = self._epoch(t.c.bucket_start) + offset
+            weekday = ((local // 86400) + 3) % 7  # 1970-01-01 was a Thursday
+            hour = (local // 3600) % 24
+            query = (
+                select(t.c.line, t.c.mode, weekday, hour, *(func.sum(t.c[n]) for n in names))
+                .where(t.c.bucket_start >= piece_start, t.c.bucket_start < piece_end)
+                .group_by(t.c.line, t.c.mode, weekday, hour)
+            )
+            if line is not None:
+                query = query.where(t.c.line == line)
+            async with self.engine.connect() as conn:
+                for row in await conn.execute(query):
+                    key = (row[0], row[1], int(row[2]), int(row[3]))
+                    values = [int(value or 0) for value in row[4:]]
+                    old = sums.get(key)
+                    sums[key] = [a + b for a, b in zip(old, values, strict=True)] if old else values
+        return [LocalSum(*key, tuple(values)) for key, values in sorted(sums.items())]
+
+    def days_of(self, start: datetime, end: datetime, zone: tzinfo) -> tuple[str, str] | None:
+        """The local days [first, last) that [start, end) is, when the daily rollup holds
+        them (`zone` is the store's zone and both ends are local midnights), else None."""
+        if str(zone) != str(self.zone) or end <= start:
+            return None
+        first, last = start.astimezone(self.zone), end.astimezone(self.zone)
+        if not (_is_midnight(first) and _is_midnight(last)):
+            return None
+        return f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
+
+    async def _day_sums(
+        self, first: str, last: str, *, line: str | None, names: Sequence[str]
+    ) -> list[LocalSum]:
+        t = day_stats_table
+        query = (
+            select(t.c.line, t.c.mode, t.c.weekday, t.c.hour, *(func.sum(t.c[n]) for n in names))
+            .where(t.c.day >= first, t.c.day < last)
+            .group_by(t.c.line, t.c.mode, t.c.weekday, t.c.hour)
+            .order_by(t.c.line, t.c.mode, t.c.weekday, t.c.hour)
+        )
+        if line is not None:
+            query = query.where(t.c.line == line)
+        async with self.engine.connect() as conn:
+            return [
+                LocalSum(row[0], row[1], int(row[2]), int(row[3]),
+                         tuple(int(value or 0) for value in row[4:]))
+                for row in await conn.execute(query)
+            ]
+
+    def month_of(self, start: datetime, end: datetime, zone: tzinfo) -> str | None:
+        """The local month [start, end) is, when the monthly rollups hold it (`zone` is
+        the store's zone and the period is that whole month), else None."""
+        if str(zone) != str(self.zone):
+            return None
+        local = start.astimezone(self.zone)
+        if (local.day, local.hour, local.minute, local.second, local.microsecond) != (
+            1, 0, 0, 0, 0
+        ):
+            return None
+        following = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+        month_end = datetime.combine(following, time(), tzinfo=self.zone).astimezone(UTC)
+        return f"{local:%Y-%m}" if end == month_end else None
+
+    async def month_sums(
+        self, month: str, *, line: str | None = None, names: Sequence[str] = Tally.names()
+    ) -> list[LocalSum]:
+        """`local_sums` of a whole local month (see `month_of`), from the monthly rollup."""
+        t = month_stats_table
+        query = select(t.c.line, t.c.mode, t.c.weekday, t.c.hour, *(t.c[n] for n in names))
+        query = query.where(t.c.month == month).order_by(t.c.line, t.c.mode, t.c.weekday, t.c.hour)
+        if line is not None:
+            query = query.where(t.c.line == line)
+        async with self.engine.connect() as conn:
+            return [
+                LocalSum(row[0], row[1], int(row[2]), int(row[3]), tuple(map(int, row[4:])))
+                for row in await conn.execute(query)
+            ]
+
+    async def month_ring_stats(
+        self, month: str, line: str | None = None
+    ) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """`ring_stats` of a whole local month (see `month_of`), from the monthly rollup."""
+        t = ring_month_table
+        query = (
+            select(t.c.who, t.c.role, t.c.result, func.sum(t.c.attempts), func.sum(t.c.ring_ms_sum))
+            .where(t.c.month == month)
+            .group_by(t.c.who, t.c.role, t.c.result)
+        )
+        if line is not None:
+            query = query.where(t.c.line == line)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {
+                (who, role, result): (int(n), int(ms))
+                for who, role, result, n, ms in rows
+                if n or ms
+            }
+
+    def _epoch(self, column: ColumnElement[Any]) -> ColumnElement[int]:
+        """Seconds since 1970 of a stored UTC time, as an integer, in SQL."""
+        if self.dialect == "sqlite":
+            return func.unixepoch(column, type_=BigInteger)
+        return cast(func.extract("epoch", column), BigInteger)
+
     async def ring_stats(
         self, start: datetime, end: datetime, line: str | None = None
     ) -> dict[tuple[str, str, str], tuple[int, int]]:
@@ -405,25 +607,38 @@ class Store:
             query = query.where(t.c.line == line)
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
-            return {(who, role, result): (int(n), int(ms)) for who, role, result, n, ms in rows}
+            return {
+                (who, role, result): (int(n), int(ms))
+                for who, role, result, n, ms in rows
+                if n or ms
+            }
 
     async def totals(self) -> dict[tuple[str, str], Tally]:
         """All-time counters by (line, mode): what the exporter's `_total` counters show."""
-        t = stats_table
-        names = Tally.names()
-        query = select(t.c.line, t.c.mode, *(func.sum(t.c[name]) for name in names)).group_by(
-            t.c.line, t.c.mode
-        )
+        t = call_totals_table
+        query = select(t.c.line, t.c.mode, *(t.c[name] for name in Tally.names()))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {(row[0], row[1]): Tally(*(int(value) for value in row[2:])) for row in rows}
+
+    async def ring_totals(self) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """All-time ring attempts by (who, role, result): (attempts, milliseconds rung)."""
+        t = ring_totals_table
+        query = select(
+            t.c.who, t.c.role, t.c.result, func.sum(t.c.attempts), func.sum(t.c.ring_ms_sum)
+        ).group_by(t.c.who, t.c.role, t.c.result)
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
             return {
-                (row[0], row[1]): Tally(*(int(value or 0) for value in row[2:])) for row in rows
+                (who, role, result): (int(n), int(ms))
+                for who, role, result, n, ms in rows
+                if n or ms
             }
 
     async def refused_totals(self) -> dict[str, int]:
         """All-time refused INVITEs by reason."""
-        t = refused_table
-        query = select(t.c.reason, func.sum(t.c.refused)).group_by(t.c.reason)
+        t = refused_totals_table
+        query = select(t.c.reason, t.c.refused).where(t.c.refused != 0)
         async with self.engine.connect() as conn:
             return {reason: int(n) for reason, n in await conn.execute(query)}
 
@@ -514,7 +729,8 @@ class _RollupChanges:
     """What a batch changes in the rollups: each re-folded call moves its old record's
     contribution out and its new one in (possibly to another bucket or line)."""
 
-    def __init__(self) -> None:
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
         self.calls: dict[tuple[datetime, str, str], Tally] = defaultdict(Tally)
         self.rings: dict[tuple[datetime, str, str, str, str], tuple[int, int]] = {}
         self.refused: dict[tuple[datetime, str], int] = defaultdict(int)
@@ -552,6 +768,99 @@ class _RollupChanges:
             ring_key = (start, record.line, who, role, result)
             old_count, old_ms = self.rings.get(ring_key, (0, 0))
             self.rings[ring_key] = (old_count + sign * count, old_ms + sign * ms)
+
+    def day_rows(self) -> list[dict[str, Any]]:
+        """The calls' changes by local day and hour (a bucket lies in one)."""
+        summed: dict[tuple[str, str, str, int], Tally] = defaultdict(Tally)
+        weekdays: dict[str, int] = {}
+        for (start, line, mode), tally in self.calls.items():
+            local = start.astimezone(self.zone)
+            day = f"{local:%Y-%m-%d}"
+            weekdays[day] = local.weekday()
+            key = (day, line, mode, local.hour)
+            summed[key] = summed[key] + tally
+        return [
+            {**dict(zip(DAY_KEYS, key, strict=True)), "weekday": weekdays[key[0]],
+             **tally.as_dict()}
+            for key, tally in summed.items()
+            if tally
+        ]
+
+    def month_rows(self) -> list[dict[str, Any]]:
+        """The calls' changes by local month, weekday and hour (a bucket lies in one)."""
+        summed: dict[tuple[str, str, str, int, int], Tally] = defaultdict(Tally)
+        for (start, line, mode), tally in self.calls.items():
+            local = start.astimezone(self.zone)
+            key = (f"{local:%Y-%m}", line, mode, local.weekday(), local.hour)
+            summed[key] = summed[key] + tally
+        return [
+            {**dict(zip(MONTH_KEYS, key, strict=True)), **tally.as_dict()}
+            for key, tally in summed.items()
+            if tally
+        ]
+
+    def ring_month_rows(self) -> list[dict[str, Any]]:
+        summed: dict[tuple[str, str, str, str, str], tuple[int, int]] = {}
+        for (start, line, who, role, result), (count, ms) in self.rings.items():
+            key = (f"{start.astimezone(self.zone):%Y-%m}", line, who, role, result)
+            old = summed.get(key, (0, 0))
+            summed[key] = (old[0] + count, old[1] + ms)
+        return [
+            dict(zip(RING_MONTH_KEYS, key, strict=True), attempts=count, ring_ms_sum=ms)
+            for key, (count, ms) in summed.items()
+            if count or ms
+        ]
+
+
+def _without_bucket(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Rollup changes added up over their buckets, by `keys`: the totals' changes."""
+    summed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[name] for name in keys)
+        total = summed.get(key)
+        if total is None:
+            summed[key] = {name: value for name, value in row.items() if name != "bucket_start"}
+            continue
+        for name, value in row.items():
+            if name not in keys and name != "bucket_start":
+                total[name] += value
+    return list(summed.values())
+
+
+def offset_spans(
+    start: datetime, end: datetime, zone: tzinfo
+) -> list[tuple[datetime, datetime, int]]:
+    """[start, end) cut where `zone`'s UTC offset changes: (from, to, offset seconds).
+    Changes fall on quarter hours of UTC; days are probed, a changing day bisected."""
+    spans: list[tuple[datetime, datetime, int]] = []
+    cursor = start
+    while cursor < end:
+        offset = _offset(cursor, zone)
+        probe = min(cursor + timedelta(days=1), end)
+        while probe < end and _offset(probe, zone) == offset:
+            probe = min(probe + timedelta(days=1), end)
+        if probe < end or _offset(end - BUCKET, zone) != offset:
+            low, high = cursor, probe  # offset(low) == offset, the change is in (low, high]
+            while high - low > BUCKET:
+                middle = bucket_start(low + (high - low) / 2)
+                middle = middle if middle > low else low + BUCKET
+                if _offset(middle, zone) == offset:
+                    low = middle
+                else:
+                    high = middle
+            probe = high
+        spans.append((cursor, probe, offset))
+        cursor = probe
+    return spans
+
+
+def _is_midnight(at: datetime) -> bool:
+    return (at.hour, at.minute, at.second, at.microsecond) == (0, 0, 0, 0)
+
+
+def _offset(at: datetime, zone: tzinfo) -> int:
+    delta = at.astimezone(zone).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
 
 
 def _event_row(event: JournalEvent) -> dict[str, Any]:

@@ -7,6 +7,14 @@
 - `ring_stats_15min`: ring attempts (agents and on-call staff) by bucket, line, person
   and result: how many, and how long they rang.
 - `refused_15min`: INVITEs for no hotline line, by bucket and reason (never calls).
+- `call_stats_day`: the same counters by local day and hour (in the store's time zone):
+  a day, a week or the last four weeks read whole days' hours, not quarter hours.
+- `call_stats_month`, `ring_stats_month`: the same counters by local month (in the
+  store's time zone) and, for calls, local weekday and hour: a month's report reads a
+  few hundred rows, however many calls the month had.
+- `call_stats_total`, `ring_stats_total`, `refused_total`: the same counters for all
+  time (no bucket), kept in the same transaction: what `/metrics`' `_total` counters
+  read, so a scrape never sums history.
 - `journal_meta`: which version of the counting rules the stored records were folded by.
 
 The schema is created by the Alembic migrations in `ivr/journal/migrations/`; a test
@@ -188,6 +196,75 @@ refused_table = Table(
     _counter("refused"),
 )
 REFUSED_KEYS = ("bucket_start", "reason")
+
+# by local day and hour of arrival (the store's zone), with the day's weekday (Monday = 0)
+day_stats_table = Table(
+    "call_stats_day",
+    Base.metadata,
+    Column("day", String(10), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("mode", String(8), primary_key=True),
+    Column("hour", Integer(), primary_key=True, autoincrement=False),
+    Column("weekday", Integer(), nullable=False),
+    *(_counter(name) for name in Tally.names()),
+)
+DAY_KEYS = ("day", "line", "mode", "hour")
+
+# by local month (the store's zone), weekday (Monday = 0) and hour of arrival
+month_stats_table = Table(
+    "call_stats_month",
+    Base.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("mode", String(8), primary_key=True),
+    Column("weekday", Integer(), primary_key=True, autoincrement=False),
+    Column("hour", Integer(), primary_key=True, autoincrement=False),
+    *(_counter(name) for name in Tally.names()),
+)
+MONTH_KEYS = ("month", "line", "mode", "weekday", "hour")
+
+ring_month_table = Table(
+    "ring_stats_month",
+    Base.metadata,
+    Column("month", String(7), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("who", String(64), primary_key=True),
+    Column("role", String(8), primary_key=True),
+    Column("result", String(16), primary_key=True),
+    _counter("attempts"),
+    _counter("ring_ms_sum"),
+)
+RING_MONTH_KEYS = ("month", "line", "who", "role", "result")
+
+# all-time totals: the rollups above without their bucket
+call_totals_table = Table(
+    "call_stats_total",
+    Base.metadata,
+    Column("line", String(64), primary_key=True),
+    Column("mode", String(8), primary_key=True),
+    *(_counter(name) for name in Tally.names()),
+)
+TOTAL_KEYS = ("line", "mode")
+
+ring_totals_table = Table(
+    "ring_stats_total",
+    Base.metadata,
+    Column("line", String(64), primary_key=True),
+    Column("who", String(64), primary_key=True),
+    Column("role", String(8), primary_key=True),
+    Column("result", String(16), primary_key=True),
+    _counter("attempts"),
+    _counter("ring_ms_sum"),
+)
+RING_TOTAL_KEYS = ("line", "who", "role", "result")
+
+refused_totals_table = Table(
+    "refused_total",
+    Base.metadata,
+    Column("reason", String(32), primary_key=True),
+    _counter("refused"),
+)
+REFUSED_TOTAL_KEYS = ("reason",)
 
 
 class MetaRow(Base):

@@ -297,11 +297,14 @@ class JournalWriter:
         except OSError:
             # the disk failed too: nothing durable is left. Keep them queued in memory.
             log.critical("journal.spool_failed", events=len(events))
-            for event in events:
-                with contextlib.suppress(asyncio.QueueFull):
-                    self._queue.put_nowait(event)
+            self._keep_in_memory(events)
             return
         self._count(spooled=len(events))
+
+    def _keep_in_memory(self, events: Sequence[JournalEvent]) -> None:
+        for event in events:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(event)
 
     def _reject(self, events: Sequence[JournalEvent]) -> None:
         self._count(rejected=len(events))

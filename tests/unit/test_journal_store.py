@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ivr.domain.events import EventKind, JournalEvent
 from ivr.domain.outcomes import fold
 from ivr.domain.record import AbandonPlace, CountingRules, Outcome
-from ivr.domain.tally import Tally
+from ivr.domain.tally import Tally, ring_tally
 from ivr.journal.migrate import VERSION_TABLE
 from ivr.journal.queries import day_range, month_range, recount, report, today_range
-from ivr.journal.store import Store
+from ivr.journal.store import Store, offset_spans
 from ivr.journal.tables import Base
 from tests.unit.test_outcomes import (
     MODES,
@@ -472,3 +472,186 @@ async def test_new_counting_rules_refold_history(database: Database) -> None:
         await faster.close()
     finally:
         await slower.close()
+
+
+# -- sums in SQL: the all-time totals and the local weekday x hour sums -------------------
+
+
+async def recount_totals(
+    store: Store,
+) -> tuple[dict[tuple[str, str], Tally], dict[tuple[str, str, str], tuple[int, int]]]:
+    """The all-time totals recounted from every stored call record (slow, a check)."""
+    calls: dict[tuple[str, str], Tally] = {}
+    rings: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for record in await store.calls(limit=10**9):
+        key = (record.line, record.mode.value)
+        calls[key] = calls.get(key, Tally()) + Tally.of(record)
+        for ring_key, (count, ms) in ring_tally(record).items():
+            old = rings.get(ring_key, (0, 0))
+            rings[ring_key] = (old[0] + count, old[1] + ms)
+    return calls, {key: value for key, value in rings.items() if any(value)}
+
+
+async def stored_totals(
+    store: Store,
+) -> tuple[dict[tuple[str, str], Tally], dict[tuple[str, str, str], tuple[int, int]]]:
+    rings = {key: value for key, value in (await store.ring_totals()).items() if any(value)}
+    return await store.totals(), rings
+
+
+async def test_the_all_time_totals_equal_a_recount_while_calls_are_updated_again_and_again(
+    store: Store,
+) -> None:
+    """Each call's record is written three times (arrival, midway, end) plus replays;
+    after each write the totals equal a recount of the calls."""
+    calls = a_day_of_calls(count=32, seed=13)
+    thirds = [
+        [e for call in calls for e in call.events[len(call.events) * k // 3:
+                                                   len(call.events) * (k + 1) // 3]]
+        for k in range(3)
+    ]
+    for part in thirds:
+        await store.ingest(part)
+        await store.ingest(part[: len(part) // 2])  # replayed: changes nothing
+        assert await stored_totals(store) == await recount_totals(store)
+        await assert_month_rollup_equals_the_buckets(store, "2026-11", SHANGHAI)
+    totals, _ = await stored_totals(store)
+    assert sum(t.offered for t in totals.values()) + sum(
+        t.in_progress for t in totals.values()
+    ) == len(calls)
+
+
+async def test_a_refold_rebuilds_the_totals_from_the_new_records(database: Database) -> None:
+    first = database.store()
+    await first.migrate()
+    await first.ingest(all_events(a_day_of_calls(count=24, seed=5)))
+    await first.ingest(a_refused_invite("refused"))
+    before = await stored_totals(first)
+    async with first.engine.begin() as conn:  # totals gone wrong, rules out of date
+        await conn.execute(text("UPDATE call_stats_total SET offered = 999"))
+        await conn.execute(text("UPDATE ring_stats_total SET attempts = 0"))
+        await conn.execute(text("UPDATE journal_meta SET value = '1'"))
+    await first.close()
+    second = database.store(rules=CountingRules(cadence_seconds=4.0))
+    await second.migrate()  # other rules: every call folded again, rollups rebuilt
+    try:
+        after = await stored_totals(second)
+        assert after == await recount_totals(second)
+        assert after[0].keys() == before[0].keys()
+        assert await second.refused_totals() == {"unknown_number": 1}
+        assert await second.refold() == 24  # on demand: the same again
+        assert await stored_totals(second) == after
+    finally:
+        await second.close()
+
+
+async def test_the_migration_fills_the_totals_from_the_rollups_it_finds(
+    database: Database,
+) -> None:
+    store = database.store()
+    await store.migrate()
+    try:
+        await store.ingest(all_events(a_day_of_calls(count=16, seed=4)))
+        await store.ingest(a_refused_invite("refused"))
+        expected = await stored_totals(store)
+        async with store.engine.begin() as conn:  # back to 0005: no totals tables
+            await conn.run_sync(_downgrade, "0005_spec_measures")
+        await store.migrate(refold=False)
+        assert await stored_totals(store) == expected
+        assert await store.refused_totals() == {"unknown_number": 1}
+    finally:
+        await store.close()
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
+    from ivr.journal.migrate import alembic_config
+
+    command.downgrade(alembic_config(connection), revision)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kathmandu"])
+async def test_local_sums_in_sql_equal_the_buckets_read_one_by_one(
+    store: Store, zone: str
+) -> None:
+    """Across a daylight-saving change (New York, 8 March 2026) and in a +05:45 zone, the
+    SQL's local weekday and hour of each bucket are those Python gives."""
+    local = ZoneInfo(zone)
+    rng = random.Random(21)
+    start = datetime(2026, 3, 6, tzinfo=UTC)
+    events = []
+    for n in range(60):
+        at = start + timedelta(minutes=rng.randrange(0, 5 * 24 * 60))
+        events += answered_by_agent(f"dst.{n}", start=at).events
+    await store.ingest(events)
+    period = (start, start + timedelta(days=5))
+    expected: dict[tuple[str, str, int, int], Tally] = {}
+    for row in await store.stats(*period):
+        at = row.bucket_start.astimezone(local)
+        key = (row.line, row.mode, at.weekday(), at.hour)
+        expected[key] = expected.get(key, Tally()) + row.tally
+    summed = {
+        (s.line, s.mode, s.weekday, s.hour): Tally(*s.counters)
+        for s in await store.bucket_sums(*period, local)
+    }
+    assert summed == expected
+    assert sum(t.offered for t in summed.values()) == 60
+
+
+def test_offset_spans_cut_a_period_where_daylight_saving_changes() -> None:
+    new_york = ZoneInfo("America/New_York")
+    start, end = month_range("2026-03", new_york)
+    spans = offset_spans(start, end, new_york)
+    assert [(a, b, offset) for a, b, offset in spans] == [
+        (start, datetime(2026, 3, 8, 7, tzinfo=UTC), -5 * 3600),
+        (datetime(2026, 3, 8, 7, tzinfo=UTC), end, -4 * 3600),
+    ]
+    start, end = month_range("2026-11", SHANGHAI)
+    assert offset_spans(start, end, SHANGHAI) == [(start, end, 8 * 3600)]
+    assert offset_spans(start, start, SHANGHAI) == []
+
+
+async def assert_month_rollup_equals_the_buckets(store: Store, month: str, zone: ZoneInfo) -> None:
+    """The monthly rollup (what a month's report reads) and the daily one (what a day's,
+    a week's and the heatmap's read) equal the month's 15-minute buckets summed in SQL,
+    calls and ring attempts."""
+    start, end = month_range(month, zone)
+    assert store.month_of(start, end, zone) == month
+    by_month = {(s.line, s.mode, s.weekday, s.hour): s.counters
+                for s in await store.month_sums(month) if any(s.counters)}
+    by_bucket = {(s.line, s.mode, s.weekday, s.hour): s.counters
+                 for s in await store.bucket_sums(start, end, zone) if any(s.counters)}
+    assert store.days_of(start, end, zone) is not None
+    by_day = {(s.line, s.mode, s.weekday, s.hour): s.counters
+              for s in await store.local_sums(start, end, zone) if any(s.counters)}
+    assert by_month == by_bucket == by_day
+    assert await store.month_ring_stats(month) == await store.ring_stats(start, end)
+
+
+async def test_a_month_report_reads_the_monthly_rollup_and_agrees_with_the_buckets(
+    database: Database,
+) -> None:
+    store = database.store()
+    await store.migrate()
+    try:
+        await store.ingest(all_events(a_day_of_calls(count=40, seed=8)))
+        await assert_month_rollup_equals_the_buckets(store, "2026-11", SHANGHAI)
+        start, end = month_range("2026-11", SHANGHAI)
+        whole = await report(store, start, end, zone=SHANGHAI)
+        assert whole.tally.offered + whole.tally.in_progress == 40
+        # the same month asked in another zone object's spelling is no whole month of
+        # the rollup's zone: read from the buckets, same numbers
+        assert store.month_of(start, end, ZoneInfo("UTC")) is None
+        assert store.month_of(start, end - timedelta(minutes=15), SHANGHAI) is None
+    finally:
+        await store.close()
+    # the hotline moves to another zone: the monthly rollup follows it (history refolded)
+    moved = database.store(zone=ZoneInfo("America/New_York"))
+    await moved.migrate()
+    try:
+        await assert_month_rollup_equals_the_buckets(
+            moved, "2026-11", ZoneInfo("America/New_York")
+        )
+    finally:
+        await moved.close()

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -26,6 +27,7 @@ from ivr.domain.events import EventKind, JournalEvent
 from ivr.journal.queries import recount
 from ivr.journal.store import Store
 from ivr.journal.writer import JournalWriter
+from ivr.journal.writer_thread import ThreadedJournalWriter
 from tests.unit import test_journal_store as journal_store
 from tests.unit.test_journal_store import PG_URL, Database, a_day_of_calls, all_events, rollup
 from tests.unit.test_outcomes import MODES, T0, answered_by_agent
@@ -60,9 +62,17 @@ async def assert_stored_exactly(store: Store, events: Iterable[JournalEvent]) ->
     assert await rollup(store) == await recount(store, *window)
 
 
+@pytest.fixture(params=["loop", "thread"])
+def writer_class(request: pytest.FixtureRequest) -> type[JournalWriter]:
+    """The writer on the event loop, and on a thread of its own (the service's)."""
+    return ThreadedJournalWriter if request.param == "thread" else JournalWriter
+
+
 @pytest.fixture
-async def writer(store: Store, tmp_path: Path) -> AsyncIterator[JournalWriter]:
-    writer = JournalWriter(store, tmp_path / "journal.spool", **FAST)
+async def writer(
+    store: Store, tmp_path: Path, writer_class: type[JournalWriter]
+) -> AsyncIterator[JournalWriter]:
+    writer = writer_class(store, tmp_path / "journal.spool", **FAST)
     await writer.start()
     yield writer
     await writer.close()
@@ -95,9 +105,9 @@ async def test_duplicates_from_a_reconnect_are_counted_not_stored(
 
 
 async def test_emit_never_blocks_and_overflows_into_the_spool(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, writer_class: type[JournalWriter]
 ) -> None:
-    writer = JournalWriter(store, tmp_path / "journal.spool", max_queue=10, **FAST)
+    writer = writer_class(store, tmp_path / "journal.spool", max_queue=10, **FAST)
     events = all_events(a_day_of_calls(count=8))
     started = time.monotonic()
     for event in events:  # the writer is not even running: nothing drains the queue
@@ -168,11 +178,13 @@ async def test_one_invalid_event_does_not_hold_up_the_others(
 # -- database outages ------------------------------------------------------------------------
 
 
-async def test_a_locked_sqlite_database_spools_and_replays(tmp_path: Path) -> None:
+async def test_a_locked_sqlite_database_spools_and_replays(
+    tmp_path: Path, writer_class: type[JournalWriter]
+) -> None:
     path = tmp_path / "journal.sqlite3"
     store = Store(f"sqlite+aiosqlite:///{path}", line_modes=MODES, busy_timeout=0.1)
     await store.migrate()
-    writer = JournalWriter(store, tmp_path / "journal.spool", **FAST)
+    writer = writer_class(store, tmp_path / "journal.spool", **FAST)
     await writer.start()
     calls = a_day_of_calls(count=30)
     before, during, after = calls[:10], calls[10:20], calls[20:]
@@ -206,11 +218,11 @@ async def test_a_locked_sqlite_database_spools_and_replays(tmp_path: Path) -> No
 
 
 async def test_a_database_down_at_start_up_is_caught_up_by_the_next_start(
-    tmp_path: Path,
+    tmp_path: Path, writer_class: type[JournalWriter],
 ) -> None:
     closed_port = _free_port()
     unreachable = Store(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test")
-    writer = JournalWriter(unreachable, tmp_path / "journal.spool", **FAST)
+    writer = writer_class(unreachable, tmp_path / "journal.spool", **FAST)
     await writer.start()
     events = all_events(a_day_of_calls(count=12))
     for event in events:
@@ -221,7 +233,7 @@ async def test_a_database_down_at_start_up_is_caught_up_by_the_next_start(
     assert writer.stats.ingested == 0 and writer.stats.database_errors >= 1
 
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/journal.sqlite3", line_modes=MODES)
-    again = JournalWriter(store, tmp_path / "journal.spool", **FAST)
+    again = writer_class(store, tmp_path / "journal.spool", **FAST)
     await again.start()
     await eventually(lambda: not again.spool.pending)
     await assert_stored_exactly(store, events)
@@ -231,12 +243,12 @@ async def test_a_database_down_at_start_up_is_caught_up_by_the_next_start(
 
 
 async def test_a_replay_interrupted_by_a_crash_is_finished_without_doubles(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, writer_class: type[JournalWriter]
 ) -> None:
     events = all_events(a_day_of_calls(count=10))
     await store.ingest(events[: len(events) // 2])  # replayed before the crash
     spool_path = tmp_path / "journal.spool"
-    writer = JournalWriter(store, spool_path, **FAST)
+    writer = writer_class(store, spool_path, **FAST)
     writer.spool.append(events)
     writer.spool.take()  # the crash came mid-replay: the .replaying file is left
     await writer.start()
@@ -248,7 +260,9 @@ async def test_a_replay_interrupted_by_a_crash_is_finished_without_doubles(
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="HOTLINE_TEST_DATABASE_URL is not set")
-async def test_postgresql_going_away_and_coming_back(tmp_path: Path) -> None:
+async def test_postgresql_going_away_and_coming_back(
+    tmp_path: Path, writer_class: type[JournalWriter]
+) -> None:
     target = make_url(PG_URL)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     await proxy.start()
@@ -258,7 +272,7 @@ async def test_postgresql_going_away_and_coming_back(tmp_path: Path) -> None:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     through_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
     store = Database(through_proxy, schema).store()
-    writer = JournalWriter(store, tmp_path / "journal.spool", **FAST)
+    writer = writer_class(store, tmp_path / "journal.spool", **FAST)
     try:
         await store.migrate()
         await writer.start()
@@ -335,13 +349,40 @@ def _free_port() -> int:
 
 
 async def test_the_writer_closes_calls_whose_end_never_came(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, writer_class: type[JournalWriter]
 ) -> None:
     stuck = answered_by_agent("stuck").events[:5]  # the AMI connection dropped mid-call
     await store.ingest(stuck)
-    writer = JournalWriter(store, tmp_path / "journal.spool", **{**FAST, "lost_sweep_every": 60})
+    writer = writer_class(store, tmp_path / "journal.spool", **{**FAST, "lost_sweep_every": 60})
     await writer.start()
     await eventually(lambda: writer.stats.lost_calls_closed == 1)
     record = await store.call("stuck")
     assert record is not None and record.end_cause == "lost"
     await writer.close()
+
+
+async def test_the_threaded_writer_folds_and_writes_off_the_event_loop(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Call control's loop only queues: every ingest (fold, rows, SQL) runs on the
+    writer's own thread, in the order the events were emitted."""
+    threads: list[int] = []
+    ingest = Store.ingest
+
+    async def watched(self: Store, events: Iterable[JournalEvent]) -> int:
+        threads.append(threading.get_ident())
+        return await ingest(self, events)
+
+    monkeypatch.setattr(Store, "ingest", watched)
+    writer = ThreadedJournalWriter(store, tmp_path / "journal.spool", **FAST)
+    await writer.start()
+    calls = a_day_of_calls(count=30)
+    for event in all_events(calls):
+        writer.emit(event)
+    await writer.flush()
+    await writer.close()
+    assert threads and threading.get_ident() not in threads
+    await assert_stored_exactly(store, all_events(calls))
+    for call in calls:
+        stored = await store.events_of(call.linkedid)
+        assert [e.key for e in stored] == [e.key for e in sorted(call.events, key=lambda e: e.at)]

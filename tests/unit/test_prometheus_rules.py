@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -52,6 +52,7 @@ COUNTERS = frozenset(
         "hotline_refused_total",
         "hotline_notice_heard_calls_total",
         "hotline_notice_person_requested_calls_total",
+        "hotline_calls_shed_total",
     }
 )
 HISTOGRAMS = frozenset({"hotline_person_wait_seconds", "hotline_answer_rings"})
@@ -211,6 +212,7 @@ class _Health:
     ami_connected: bool = True
     calls_in_ivr: int = 0
     last_event_age_seconds: float | None = 1.0
+    calls_shed: dict[str, int] = field(default_factory=dict)
 
 
 def test_the_exported_metric_list_is_the_exporters() -> None:

@@ -28,7 +28,8 @@ def rendered(tmp_path: Path) -> tuple[HotlineConfig, Path, Instance]:
     instance = Instance.create(AsteriskInstall(root, "Asterisk 22"), "t", tmp_path)
     secrets = load_secrets(tmp_path / "data")
     sounds = {name: instance.sounds / name for name in (
-        "greeting", "menu", "off_hours", "invalid", "voicemail", "callback", "queue", "busy")}
+        "greeting", "menu", "off_hours", "invalid", "voicemail", "callback", "queue", "busy",
+        "announcement")}
     render(config, secrets, instance, sounds, today=date(2026, 9, 28))
     return config, tmp_path / "data", instance
 
@@ -97,3 +98,31 @@ def test_the_dialplan_passes_asterisklint(rendered: tuple[HotlineConfig, Path, I
     problems = [line for line in (result.stdout + result.stderr).splitlines()
                 if re.search(r" [EW]_[A-Z_]+:", line)]
     assert not problems, "\n".join(problems)
+
+
+def test_a_shed_call_gets_the_controllers_menu_in_the_dialplan(
+    rendered: tuple[HotlineConfig, Path, Instance],
+) -> None:
+    """`hotline-shed` (the controller is behind): journaled as a call the dialplan serves
+    alone, then by the same schedule the greeting and menu with every key of the config,
+    the announcement key, the retries and the default; off hours the off-hours path."""
+    config, _, instance = rendered
+    text = read(instance, "extensions.conf")
+    shed = text.split("[hotline-shed]", 1)[1].split("\n[", 1)[0]
+    assert "Kind: controller_absent" in shed and "Reason: shed" in shed
+    assert "GotoIf(${HOTLINE_OPEN}?hotline-menu,s,1)" in shed
+    assert "Goto(hotline-closed,s,1)" in shed
+    menu = text.split("[hotline-menu]", 1)[1].split("\n[", 1)[0]
+    sounds = instance.to_inner(instance.sounds)
+    assert f"Background({sounds}/greeting)" in menu and f"Background({sounds}/menu)" in menu
+    assert f"WaitExten({config.menu.timeout_seconds})" in menu
+    for key, service in config.menu.keys.items():
+        assert f"exten => {key},1," in menu
+        choice = f"Kind: menu_choice,Line: ${{HOTLINE_LINE}},Key: {key},Service: {service.value}"
+        assert choice in menu
+    assert f"exten => {config.menu.announcement_key},1," in menu
+    assert "Kind: announcement_completed" in menu
+    assert f"Read(HL_KEY,{sounds}/announcement,1,,1,0.01)" in menu
+    assert f"GotoIf($[${{HL_TRY}} >= {config.menu.retries + 1}]?default)" in menu
+    assert f"Set(__HOTLINE_SERVICE={config.menu.default.value})" in menu
+    assert "Kind: menu_timeout" in menu and "Kind: menu_invalid" in menu

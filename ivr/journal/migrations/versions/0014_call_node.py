@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_call_node"
-down_revision = "0010_recordings_spotchecks"
+down_revision = "0011_rollup_totals"
 branch_labels = None
 depends_on = None
 
