@@ -26,6 +26,15 @@ from pydantic import (
 )
 
 from ivr.config_locate import locate_line
+from ivr.domain.outbound import (
+    DEFAULT_DOMESTIC,
+    DEFAULT_INTERNATIONAL,
+    DEFAULT_PER_DAY,
+    DEFAULT_PER_TASK,
+    DEFAULT_PREMIUM,
+    OutboundRules,
+    check_pattern,
+)
 from ivr.domain.record import CountingRules
 from ivr.domain.schedule import Calendar, Schedule
 from ivr.domain.targets import Targets
@@ -375,6 +384,84 @@ class OnCall(Strict):
     rings: int = Field(default=4, ge=1, le=20)
 
 
+Prefix = Annotated[str, Field(pattern=r"^(\+|\+?[0-9]{1,8})$")]
+
+
+class OutboundSection(Strict):
+    """`[outbound]`: the toll-fraud guard on every number the hotline dials (callbacks).
+    Only whole numbers by a `domestic` pattern are dialled; `international` and
+    `premium` prefixes are refused by name; at most `per_task` originates for one task
+    and `per_day` for the hotline in a local day."""
+
+    domestic: tuple[str, ...] = Field(default=DEFAULT_DOMESTIC, min_length=1)
+    international: tuple[Prefix, ...] = DEFAULT_INTERNATIONAL
+    premium: tuple[Prefix, ...] = DEFAULT_PREMIUM
+    per_task: int = Field(default=DEFAULT_PER_TASK, ge=1, le=20)
+    per_day: int = Field(default=DEFAULT_PER_DAY, ge=1, le=100_000)
+
+    @field_validator("domestic")
+    @classmethod
+    def _patterns_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            check_pattern(pattern)
+        return value
+
+    @property
+    def rules(self) -> OutboundRules:
+        return OutboundRules(
+            domestic=self.domestic,
+            international=self.international,
+            premium=self.premium,
+            per_task=self.per_task,
+            per_day=self.per_day,
+        )
+
+
+class CarrierSection(Strict):
+    """`[carrier]`: the outbound PJSIP trunk call-backs are dialled through (endpoint
+    `carrier`). `ip`: the carrier knows us by our address; `register`: we register
+    with `username` and the password in `password_file` (mode 0600, never in this file).
+    Calls go out with `caller_id` (default: the first line's number) as the caller ID."""
+
+    mode: Literal["ip", "register"] = "ip"
+    host: str
+    port: Port = 5060
+    caller_id: Annotated[str, Field(pattern=DIGITS.pattern)] | None = None
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]{1,64}$")] | None = None
+    password_file: Path | None = None
+    ring_seconds: int = Field(default=45, ge=5, le=120)
+
+    _password_path = field_validator("password_file")(_no_nul)
+
+    @field_validator("host")
+    @classmethod
+    def _host_valid(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}", value):
+                raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
+        return value
+
+    @model_validator(mode="after")
+    def _registration_complete(self) -> CarrierSection:
+        if self.mode == "register" and (self.username is None or self.password_file is None):
+            raise ValueError("mode = \"register\" needs username and password_file")
+        return self
+
+    def password(self) -> str:
+        """The registration password, from a file only its owner may read."""
+        if self.password_file is None:
+            return ""
+        mode = self.password_file.stat().st_mode
+        if mode & 0o077:
+            raise ValueError(
+                f"{self.password_file} is readable by others (mode {mode & 0o777:o}); "
+                "chmod 600 it"
+            )
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
 class HotlineConfig(Strict):
     hotline: HotlineSection
     targets: TargetsSection = TargetsSection()
@@ -389,6 +476,8 @@ class HotlineConfig(Strict):
     voicemail: VoicemailSection = VoicemailSection()
     agents: tuple[Agent, ...] = ()
     oncall: tuple[OnCall, ...] = ()
+    outbound: OutboundSection = OutboundSection()
+    carrier: CarrierSection | None = None
 
     @cached_property
     def schedule(self) -> Schedule[OnCall]:
@@ -434,6 +523,8 @@ class HotlineConfig(Strict):
                 f"a line may not be named {ALL_LINES!r}: reports and /metrics use it for "
                 "all lines together"
             )
+        if "carrier" in endpoints:
+            raise ValueError("endpoint name 'carrier' is the [carrier] trunk's")
         if self.menu.announcement_key is not None and self.prompts.announcement is None:
             raise ValueError("menu.announcement_key needs a [prompts] announcement")
         return self
@@ -450,6 +541,13 @@ class HotlineConfig(Strict):
         names = {agent.endpoint: agent.name for agent in self.agents}
         names.update((person.endpoint, person.name) for person in self.oncall)
         return names
+
+    @property
+    def outbound_caller_id(self) -> str:
+        """The number call-backs show: [carrier] caller_id, else the first line's."""
+        if self.carrier is not None and self.carrier.caller_id:
+            return self.carrier.caller_id
+        return self.lines[0].number
 
     def line_by_number(self, number: str) -> Line | None:
         return next((line for line in self.lines if line.number == number), None)
@@ -525,6 +623,12 @@ def _resolve_paths(config: HotlineConfig, base: Path) -> HotlineConfig:
         data_dir = (base / config.service.data_dir).resolve()
         service = config.service.model_copy(update={"data_dir": data_dir})
         config = config.model_copy(update={"service": service})
+    carrier = config.carrier
+    if carrier is not None and carrier.password_file and not carrier.password_file.is_absolute():
+        resolved = carrier.model_copy(
+            update={"password_file": (base / carrier.password_file).resolve()}
+        )
+        config = config.model_copy(update={"carrier": resolved})
     # recorded prompt files, like data_dir, are relative to the config file
     recorded = {
         name: prompt.model_copy(update={"file": (base / prompt.file).resolve()})

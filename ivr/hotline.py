@@ -145,6 +145,7 @@ class Hotline:
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
+            outbound_refused=self.api.callbacks.guard.refused,
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
         ))
         add_metrics_route(self.api.app, self.exporter)
@@ -170,7 +171,13 @@ class Hotline:
         )
         if self.reconciler is not None:
             self.controller.ami.on_login.append(self.reconciler.request)
+        self.controller.ami.listeners.append(self._ami_event)
         await self.controller.start()
+
+    def _ami_event(self, event: dict[str, str]) -> None:
+        """AMI events the HTTP side's capabilities read (a call-back's dial ending)."""
+        if self.api is not None:
+            self.api.on_ami_event(event)
 
     async def stop_controller(self) -> None:
         """The ARI/AMI side away, Asterisk still running: the dialplan carries on alone."""

@@ -33,6 +33,7 @@ from ivr.api.resources.wallboard import router as wallboard_router
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
+from ivr.callbacks.outbound import OutboundRefused
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
 from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
 from ivr.config_save import ConfigNotSaved
@@ -117,6 +118,7 @@ def _errors(app: FastAPI) -> None:
         (RecordingMissing, 404),
         (TaskClosed, 409),
         (CallbackRefused, 422),
+        (OutboundRefused, 422),
         (BadCursor, 422),
         (OriginateError, 502),
     ):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import structlog
 from fastapi import FastAPI
 
 from ivr.api.app import create_api
@@ -22,6 +23,7 @@ from ivr.api.live_view import LiveView
 from ivr.ari.client import AriClient
 from ivr.asterisk.instance import Instance
 from ivr.callbacks.originate import AriOriginator
+from ivr.callbacks.outbound import OUTBOUND_EVENT, OutboundGuard
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
 from ivr.callbacks.voicemail import PathMapper, confined_mapper
@@ -29,17 +31,37 @@ from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 
+log = structlog.get_logger(__name__)
+
 
 @dataclass
 class Api:
     app: FastAPI
     callbacks: CallbacksService
     _sync: asyncio.Task[None] | None = None
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
         """Keep the callback tasks in step with the journal (every few seconds)."""
         if self._sync is None:
             self._sync = asyncio.create_task(self.callbacks.run_sync(), name="callback-sync")
+
+    def on_ami_event(self, event: dict[str, str]) -> None:
+        """An AMI listener: the dialplan's end of a call-back's dial (`HotlineOutbound`)."""
+        if event.get("Event") != "UserEvent" or event.get("UserEvent") != OUTBOUND_EVENT:
+            return
+        channel = event.get("Uniqueid", "")
+        status = event.get("Status", "")[:24]
+        cause_text = event.get("Cause", "")
+        cause = int(cause_text) if cause_text.isdigit() else None
+        task = asyncio.create_task(self.callbacks.dial_ended(channel, status, cause))
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("callbacks.dial_end_failed", error=str(task.exception()))
 
     def stop(self) -> None:
         if self._sync is not None:
@@ -73,9 +95,9 @@ def build_api(
     config_path: Path,
     reload: ReloadHook,
 ) -> Api:
-    callbacks = CallbacksService(
-        CallbackStore(journal.engine), lambda: config().hotline.zone, clock
-    )
+    zone = lambda: config().hotline.zone  # noqa: E731
+    guard = OutboundGuard(journal.engine, lambda: config().outbound.rules, zone, clock)
+    callbacks = CallbacksService(CallbackStore(journal.engine), zone, clock, guard=guard)
     services = ApiServices(
         journal=journal,
         config=config,

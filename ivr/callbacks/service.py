@@ -26,9 +26,11 @@ from ivr.callbacks.domain import (
     month_bounds,
     task_for_call,
 )
-from ivr.callbacks.originate import Originator
+from ivr.callbacks.originate import OriginateError, Originator
+from ivr.callbacks.outbound import OutboundGuard, dial_result
 from ivr.callbacks.store import CHUNK, CallbackStore
 from ivr.clock import Clock, SystemClock
+from ivr.domain.outbound import OutboundRules
 
 log = structlog.get_logger(__name__)
 
@@ -59,11 +61,14 @@ class CallbacksService:
         zone: Callable[[], ZoneInfo],
         clock: Clock | None = None,
         due_within: Mapping[Priority, timedelta] = DEFAULT_DUE_WITHIN,
+        guard: OutboundGuard | None = None,
     ) -> None:
         self.store = store
         self.zone = zone  # the hotline's time zone, as configured now
         self.clock = clock or SystemClock()
         self.due_within = due_within
+        # every originate passes the toll-fraud guard (default: the default [outbound])
+        self.guard = guard or OutboundGuard(store.engine, OutboundRules, zone, self.clock)
         self._owed: dict[str, int] = {priority.label: 0 for priority in Priority}
 
     # -- tasks from calls ---------------------------------------------------------
@@ -91,6 +96,7 @@ class CallbacksService:
         if created or dismissed:
             log.info("callbacks.synced", created=created, dismissed=dismissed)
         await self._count_owed()
+        await self.guard.load_counts()
         return SyncResult(created, dismissed)
 
     def owed(self) -> dict[str, int]:
@@ -205,7 +211,27 @@ class CallbacksService:
             raise CallbackRefused(f"unknown agent {agent_endpoint[:64]!r}; agents: {known}")
         if not task.caller:
             raise CallbackRefused("the caller was anonymous: there is no number to call")
-        # OriginateError (Asterisk refused or is away) goes to the caller as it is
-        channel = await originator.originate(agent_endpoint, task.caller, task.linkedid)
+        # OutboundRefused (the toll-fraud guard) goes to the caller as it is: nothing rang
+        dial = await self.guard.permit(task.linkedid, task.caller, agent_endpoint)
+        try:
+            channel = await originator.originate(agent_endpoint, task.caller, task.linkedid)
+        except OriginateError as exc:  # Asterisk refused or is away: said as it is
+            await self.guard.not_started(dial, str(exc))
+            raise
+        await self.guard.started(dial, channel)
         log.info("callbacks.originated", task=linkedid, agent=agent_endpoint, channel=channel)
         return channel
+
+    async def dial_ended(self, channel: str, status: str, cause: int | None) -> None:
+        """The dialplan told how a call-back's dial of the customer ended (AMI): the
+        dial's row is closed and, for a real result, the attempt recorded on the task."""
+        ended = await self.guard.ended(channel, status, cause)
+        if ended is None:
+            return
+        task, _ = ended
+        result = dial_result(status, cause)
+        if result is None:
+            return
+        note = f"dialled through the carrier: {status}" + (f", cause {cause}" if cause else "")
+        with contextlib.suppress(TaskClosed, TaskNotFound, CallbackRefused):
+            await self.record_attempt(task, result, by="asterisk", note=note)
