@@ -54,7 +54,9 @@ class Api:
         status = event.get("Status", "")[:24]
         cause_text = event.get("Cause", "")
         cause = int(cause_text) if cause_text.isdigit() else None
-        task = asyncio.create_task(self.callbacks.dial_ended(channel, status, cause))
+        task = asyncio.create_task(self.callbacks.dial_ended(
+            channel, event.get("Task", ""), event.get("Number", ""), status, cause
+        ))
         self._pending.add(task)
         task.add_done_callback(self._done)
 

@@ -133,25 +133,36 @@ class OutboundGuard:
         await self._end(OutboundCallRow.id == dial.id, "not_started", None, self.clock.now())
         log.warning("outbound.not_started", task=dial.task, error=why[:200])
 
-    async def ended(self, channel: str, status: str, cause: int | None) -> tuple[str, str] | None:
-        """The dialplan told how the dial of `channel` ended: (task, status) when it was
-        one of ours, else None. A dialplan refusal is counted here."""
+    async def ended(
+        self, channel: str, task: str, number: str, status: str, cause: int | None
+    ) -> str | None:
+        """The dialplan told how the dial of `channel` ended: the task when it was one of
+        ours, else None. A dialplan refusal is written and counted even for a channel
+        the guard never saw (that is the bypass it exists for)."""
         now = self.clock.now()
         async with self.engine.connect() as conn:
             found = (await conn.execute(
                 select(OutboundCallRow.task, OutboundCallRow.number, OutboundCallRow.agent)
                 .where(OutboundCallRow.channel == channel)
             )).first()
+        if status == "REFUSED":
+            if found is None:
+                async with self._writing() as conn:
+                    await conn.execute(outbound_calls_table.insert().values(
+                        task=task[:64], number=number[:40], agent="", at=now, status=REFUSED,
+                        reason=Refusal.dialplan.value, channel=channel[:64], ended_at=now,
+                        cause=cause,
+                    ))
+            else:
+                task, number = found[0], found[1]
+                await self._end(OutboundCallRow.channel == channel, REFUSED, cause, now,
+                                reason=Refusal.dialplan.value)
+            self._count_refusal(Refusal.dialplan, task=task, number=number, agent="")
+            return None
         if found is None:
             return None
-        task, number, agent = found
-        if status == "REFUSED":
-            await self._end(OutboundCallRow.channel == channel, REFUSED, cause, now,
-                            reason=Refusal.dialplan.value)
-            self._count_refusal(Refusal.dialplan, task=task, number=number, agent=agent)
-            return task, REFUSED
         await self._end(OutboundCallRow.channel == channel, status.lower()[:24], cause, now)
-        return task, status
+        return str(found[0])
 
     def refused(self) -> dict[str, int]:
         """Refusals by reason since the last `load_counts` (for the exporter, which

@@ -222,13 +222,14 @@ class CallbacksService:
         log.info("callbacks.originated", task=linkedid, agent=agent_endpoint, channel=channel)
         return channel
 
-    async def dial_ended(self, channel: str, status: str, cause: int | None) -> None:
+    async def dial_ended(
+        self, channel: str, task_id: str, number: str, status: str, cause: int | None
+    ) -> None:
         """The dialplan told how a call-back's dial of the customer ended (AMI): the
         dial's row is closed and, for a real result, the attempt recorded on the task."""
-        ended = await self.guard.ended(channel, status, cause)
-        if ended is None:
+        task = await self.guard.ended(channel, task_id, number, status, cause)
+        if task is None:
             return
-        task, _ = ended
         result = dial_result(status, cause)
         if result is None:
             return

@@ -174,3 +174,20 @@ async def phone(
         "-mp", str(free_port()), "-nostdin", "-trace_err", "-error_file", f"{name}_errors.log",
     ]
     return await _spawn(workdir, name, argv)
+
+
+async def carrier(
+    workdir: Path, port: int, *, number: str, caller_id: str, talk_ms: int = 1000,
+    name: str = "carrier",
+) -> SippRun:
+    """The carrier on 127.0.0.1:port: answers one INVITE for `number` from `caller_id`
+    (anything else fails the run), talks, hangs up."""
+    scenario = render_scenario(
+        workdir, name, "carrier.xml.j2", number=number, caller_id=caller_id, talk_ms=talk_ms
+    )
+    argv = [
+        sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_port()), "-m", "1", "-nostdin", "-trace_err",
+        "-error_file", f"{name}_errors.log", "-trace_msg", "-message_file", f"{name}_messages.log",
+    ]
+    return await _spawn(workdir, name, argv)

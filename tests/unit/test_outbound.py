@@ -191,7 +191,7 @@ def test_the_dialplan_checks_again_before_the_carrier(tmp_path: Path) -> None:
     assert 'REGEX("^((1[3-9][0-9]{9})|(0[1-9][0-9]{9,10}))$" ${EXTEN})' in checks
     assert "Set(CALLERID(all)=\"\" <95007>)" in dial
     assert "Dial(PJSIP/${EXTEN}@carrier,45)" in dial
-    assert "exten => _[+*#A-Za-z].,1,Goto(hotline-callback-refused,s,1)" in callback
+    assert "exten => _[+*#A-Za-z].,1,Set(HL_NUMBER=" in callback
     pjsip = texts["pjsip.conf"]
     assert "[carrier]\ntype = endpoint\ncontext = hotline-public" in pjsip
     assert "contact = sip:192.0.2.10:5060" in pjsip and "registration" not in pjsip
