@@ -462,6 +462,42 @@ class CarrierSection(Strict):
         return self.password_file.read_text(encoding="utf-8").strip()
 
 
+Department = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DepartmentsSection(Strict):
+    """`[departments]`: the department each order-needing service's work orders go to
+    (R6: 转单至相关部门)."""
+
+    emergency: Department = "抢险中心"
+    repair: Department = "维修部"
+    installation: Department = "报装部"
+
+    def as_map(self) -> dict[str, str]:
+        return dict(self.model_dump())
+
+
+class OutboxSection(Strict):
+    """`[outbox]`: where work orders are handed off. A webhook (JSON, signed with
+    HMAC-SHA256 under the secret in `webhook_secret_file`, 0600; default: one generated
+    in data_dir) and/or e-mail over SMTP to each department's address in `mail_to`.
+    Failed deliveries are retried with backoff (`retry_seconds`, doubling, at most
+    `retry_max_seconds`); after `max_attempts` a message is dead (listed, counted)."""
+
+    webhook_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    webhook_secret_file: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: Port = 25
+    mail_from: Annotated[str, Field(pattern=r"^[^\s@<>]+@[^\s@<>]+$")] = "hotline@localhost"
+    mail_to: dict[str, Annotated[str, Field(pattern=r"^[^\s@<>]+@[^\s@<>]+$")]] = {}
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    _secret_path = field_validator("webhook_secret_file")(_no_nul)
+
+
 class HotlineConfig(Strict):
     hotline: HotlineSection
     targets: TargetsSection = TargetsSection()
@@ -478,6 +514,8 @@ class HotlineConfig(Strict):
     oncall: tuple[OnCall, ...] = ()
     outbound: OutboundSection = OutboundSection()
     carrier: CarrierSection | None = None
+    departments: DepartmentsSection = DepartmentsSection()
+    outbox: OutboxSection = OutboxSection()
 
     @cached_property
     def schedule(self) -> Schedule[OnCall]:
@@ -629,6 +667,11 @@ def _resolve_paths(config: HotlineConfig, base: Path) -> HotlineConfig:
             update={"password_file": (base / carrier.password_file).resolve()}
         )
         config = config.model_copy(update={"carrier": resolved})
+    outbox = config.outbox
+    secret = outbox.webhook_secret_file
+    if secret is not None and not secret.is_absolute():
+        absolute = outbox.model_copy(update={"webhook_secret_file": (base / secret).resolve()})
+        config = config.model_copy(update={"outbox": absolute})
     # recorded prompt files, like data_dir, are relative to the config file
     recorded = {
         name: prompt.model_copy(update={"file": (base / prompt.file).resolve()})

@@ -33,6 +33,7 @@ from ivr.live import LiveState
 from ivr.ports import refuse_taken, service_ports
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
+from metrics.orders import order_families
 
 log = structlog.get_logger(__name__)
 
@@ -146,6 +147,7 @@ class Hotline:
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
             outbound_refused=self.api.callbacks.guard.refused,
+            extra=(order_families(self.api.orders.open_counts, self.api.deliverer.counts),),
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
         ))
         add_metrics_route(self.api.app, self.exporter)
@@ -214,7 +216,7 @@ class Hotline:
             await self.fastagi.stop()
             self.fastagi = None
         if self.api is not None:
-            self.api.stop()
+            await self.api.stop()
             self.api = None
         if self.http is not None:
             await self.http.stop()

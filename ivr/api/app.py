@@ -26,7 +26,16 @@ from ivr.api.context import ApiContext, ApiServices
 from ivr.api.docs import api_application
 from ivr.api.guard import RequestGuard, Unavailable
 from ivr.api.params import PATTERN_HINTS
-from ivr.api.resources import callbacks, calls, config, health, live, reports, voicemail
+from ivr.api.resources import (
+    callbacks,
+    calls,
+    config,
+    health,
+    live,
+    orders,
+    reports,
+    voicemail,
+)
 from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.api.resources.wallboard import router as wallboard_router
@@ -37,6 +46,9 @@ from ivr.callbacks.outbound import OutboundRefused
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
 from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
 from ivr.config_save import ConfigNotSaved
+from ivr.orders.domain import OrderRefused
+from ivr.orders.service import CallNotFound, NotYours, OrderNotFound
+from ivr.orders.store import OrderExists
 
 log = structlog.get_logger(__name__)
 
@@ -46,9 +58,11 @@ DESCRIPTION = """\
 The gas hotline's supervisor and administrator API.
 
 Every `/api` path needs a token (`Authorization: Bearer hl_...`, from `hotline token
-create --role viewer|supervisor|admin --name ...`). A **viewer** reads reports, live
-state, calls and tasks with caller numbers masked (R10); a **supervisor** reads
-everything; an **admin** also changes the configuration, callbacks and voicemails.
+create --role viewer|agent|supervisor|admin --name ...`). A **viewer** reads reports, live
+state, calls and tasks with caller numbers masked (R10); an **agent** also takes the
+work orders of their own calls (and has the desk page); a **supervisor** reads
+everything and edits every order; an **admin** also changes the configuration,
+callbacks and voicemails.
 Times are UTC in answers; query times without an offset are local to the hotline's
 time zone (the `zone` of each answer).
 """
@@ -65,6 +79,7 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "reports", "description": "the SPEC §3 rates against targets"},
             {"name": "live", "description": "what happens now"},
             {"name": "callbacks", "description": "回访 tasks (R7)"},
+            {"name": "orders", "description": "work orders and their hand-off (R6)"},
             {"name": "voicemail", "description": "messages callers left"},
             {"name": "configuration", "description": "check, upload, reload"},
             {"name": "health", "description": "no token needed"},
@@ -95,6 +110,8 @@ def create_api(services: ApiServices) -> FastAPI:
         forecast_router,
         documents_router,
         wallboard_router,
+        orders.router,
+        orders.outbox_router,
     ):
         app.include_router(router)
     _errors(app)
@@ -117,6 +134,11 @@ def _errors(app: FastAPI) -> None:
         (VoicemailNotFound, 404),
         (RecordingMissing, 404),
         (TaskClosed, 409),
+        (OrderNotFound, 404),
+        (CallNotFound, 404),
+        (NotYours, 403),
+        (OrderExists, 409),
+        (OrderRefused, 409),
         (CallbackRefused, 422),
         (OutboundRefused, 422),
         (BadCursor, 422),

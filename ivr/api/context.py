@@ -27,6 +27,9 @@ from ivr.clock import Clock, SystemClock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.live import LiveState
+from ivr.orders.outbox import Deliverer
+from ivr.orders.service import OrdersService
+from ivr.orders.store import OrderStore
 
 
 @dataclass
@@ -42,6 +45,8 @@ class ApiServices:
     callbacks: CallbacksService | None = None  # default: over the journal's database
     originator: Originator | None = None  # None: calling back from the API is off
     clock: Clock = field(default_factory=SystemClock)
+    orders: OrdersService | None = None  # default: over the journal's database
+    deliverer: Deliverer | None = None  # default: one that is not running (the API's own)
 
 
 @dataclass
@@ -55,10 +60,15 @@ class ApiContext:
     live: LiveView
     originator: Originator | None
     clock: Clock
+    orders: OrdersService
+    deliverer: Deliverer
 
     @classmethod
     def of(cls, services: ApiServices) -> ApiContext:
         engine = services.journal.engine
+        orders = services.orders or OrdersService(
+            OrderStore(engine), services.config, services.clock
+        )
         callback_store = CallbackStore(engine)
         callbacks = services.callbacks or CallbacksService(
             callback_store, lambda: services.config().hotline.zone, services.clock
@@ -77,6 +87,9 @@ class ApiContext:
             live=as_live_view(services.live),
             originator=services.originator,
             clock=services.clock,
+            orders=orders,
+            # not started here: revived messages wait for the service's own deliverer
+            deliverer=services.deliverer or Deliverer(orders, services.config),
         )
 
     def config(self) -> HotlineConfig:
@@ -96,7 +109,7 @@ Ctx = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="An API token from `hotline token create --role viewer|supervisor|admin`.",
+    description="An API token from `hotline token create --role viewer|agent|supervisor|admin`.",
 )
 
 
@@ -132,5 +145,6 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Agent = Annotated[Principal, Depends(require(Role.agent))]
 Supervisor = Annotated[Principal, Depends(require(Role.supervisor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -30,6 +30,9 @@ from ivr.callbacks.voicemail import PathMapper, confined_mapper
 from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
+from ivr.orders.outbox import Deliverer
+from ivr.orders.service import OrdersService
+from ivr.orders.store import OrderStore
 
 log = structlog.get_logger(__name__)
 
@@ -38,13 +41,20 @@ log = structlog.get_logger(__name__)
 class Api:
     app: FastAPI
     callbacks: CallbacksService
+    orders: OrdersService
+    deliverer: Deliverer
     _sync: asyncio.Task[None] | None = None
+    _orders_sync: asyncio.Task[None] | None = None
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
-        """Keep the callback tasks in step with the journal (every few seconds)."""
+        """Keep the callback tasks and work orders in step with the journal (every few
+        seconds), and deliver the outbox."""
         if self._sync is None:
             self._sync = asyncio.create_task(self.callbacks.run_sync(), name="callback-sync")
+        if self._orders_sync is None:
+            self._orders_sync = asyncio.create_task(self.orders.run_sync(), name="orders-sync")
+        self.deliverer.start()
 
     def on_ami_event(self, event: dict[str, str]) -> None:
         """An AMI listener: the dialplan's end of a call-back's dial (`HotlineOutbound`)."""
@@ -65,10 +75,12 @@ class Api:
         if not task.cancelled() and task.exception() is not None:
             log.warning("callbacks.dial_end_failed", error=str(task.exception()))
 
-    def stop(self) -> None:
-        if self._sync is not None:
-            self._sync.cancel()
-            self._sync = None
+    async def stop(self) -> None:
+        for task in (self._sync, self._orders_sync):
+            if task is not None:
+                task.cancel()
+        self._sync = self._orders_sync = None
+        await self.deliverer.stop()
 
 
 class HasInstance(Protocol):
@@ -100,6 +112,8 @@ def build_api(
     zone = lambda: config().hotline.zone  # noqa: E731
     guard = OutboundGuard(journal.engine, lambda: config().outbound.rules, zone, clock)
     callbacks = CallbacksService(CallbackStore(journal.engine), zone, clock, guard=guard)
+    orders = OrdersService(OrderStore(journal.engine), config, clock)
+    deliverer = Deliverer(orders, config)  # real time: retries are waited for, not routed
     services = ApiServices(
         journal=journal,
         config=config,
@@ -109,5 +123,7 @@ def build_api(
         voicemail_path=voicemail_mapper(stack),
         callbacks=callbacks,
         originator=AriOriginator(ari),
+        orders=orders,
+        deliverer=deliverer,
     )
-    return Api(create_api(services), callbacks)
+    return Api(create_api(services), callbacks, orders, deliverer)

@@ -16,9 +16,10 @@ from ivr.auth.tables import AuthBase
 from ivr.callbacks.tables import CallbacksBase
 from ivr.journal.migrate import VERSION_TABLE, alembic_config
 from ivr.journal.store import Store
+from ivr.orders.tables import OrdersBase
 
 OURS = MetaData()
-for base in (AuthBase, CallbacksBase):
+for base in (AuthBase, CallbacksBase, OrdersBase):
     for table in base.metadata.tables.values():
         table.to_metadata(OURS)
 
