@@ -550,3 +550,44 @@ def orders_sync(config_path: Path = CONFIG_OPTION) -> None:
     config = config_or_exit(config_path)
     created = run_orders_command("sync", sync_orders(config))
     typer.echo(f"{created} work order(s) opened")
+
+
+callbacks_app = typer.Typer(no_args_is_help=True, help="Callbacks (回访): the month's numbers.")
+app.add_typer(callbacks_app, name="callbacks")
+MONTH_OPTION = typer.Option(..., "--month", help="a local month, YYYY-MM")
+
+
+def _callbacks_month(command: str, config_path: Path, month: str, fmt: str, table: bool) -> None:
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.reporting.dissatisfied import month_command
+
+    if fmt not in ("text", "json", "csv"):
+        typer.echo(f"hotline callbacks {command}: --format is text, json or csv", err=True)
+        raise typer.Exit(2)
+    config = config_or_exit(config_path)
+    try:
+        typer.echo(asyncio.run(month_command(config, month, fmt, table)))
+    except ValueError as exc:
+        typer.echo(f"hotline callbacks {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline callbacks {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@callbacks_app.command("rate")
+def callbacks_rate(month: str = MONTH_OPTION, config_path: Path = CONFIG_OPTION) -> None:
+    """回访率 of a month: callbacks made / work orders closed (SPEC §3, R7)."""
+    _callbacks_month("rate", config_path, month, "text", table=False)
+
+
+@callbacks_app.command("dissatisfied")
+def callbacks_dissatisfied(
+    month: str = MONTH_OPTION,
+    config_path: Path = CONFIG_OPTION,
+    fmt: str = typer.Option("text", "--format", help="text, json or csv"),
+) -> None:
+    """The month's 回访不满意情况表: dissatisfied callbacks with their work orders."""
+    _callbacks_month("dissatisfied", config_path, month, fmt, table=True)

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import string
 import tomllib
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ivr.config_locate import locate_line
+from ivr.domain.callback_cycle import CallbackRules
 from ivr.domain.outbound import (
     DEFAULT_DOMESTIC,
     DEFAULT_INTERNATIONAL,
@@ -498,6 +499,45 @@ class OutboxSection(Strict):
     _secret_path = field_validator("webhook_secret_file")(_no_nul)
 
 
+class CallbacksSection(Strict):
+    """`[callbacks]`: when callbacks are due (defaults: the seed, SPEC R7). Work orders:
+    emergencies by `emergency_due_by` on the day they closed (closed after
+    `afternoon_starts`: the next day), others within `others_within_days` of the work
+    being done; complaints and paid work always, other orders when `call_back_others`.
+    Calls: an emergency's callback within `emergency_hours`, a repair's
+    `repair_hours`, any other `normal_hours` of the call."""
+
+    afternoon_starts: str = "12:00"
+    emergency_due_by: str = "18:00"
+    others_within_days: int = Field(default=5, ge=1, le=60)
+    always: tuple[Service, ...] = (Service.complaint, Service.emergency)
+    call_back_others: bool = True
+    emergency_hours: float = Field(default=1, gt=0, le=240)
+    repair_hours: float = Field(default=24, gt=0, le=720)
+    normal_hours: float = Field(default=48, gt=0, le=720)
+
+    @field_validator("afternoon_starts", "emergency_due_by")
+    @classmethod
+    def _clock_valid(cls, value: str) -> str:
+        if _parse_clock(value) >= 24 * 60:
+            raise ValueError(f"{value!r} must be before 24:00")
+        return value
+
+    @property
+    def rules(self) -> CallbackRules:
+        def clock(text: str) -> time:
+            minutes = _parse_clock(text)
+            return time(minutes // 60, minutes % 60)
+
+        return CallbackRules(
+            afternoon_starts=clock(self.afternoon_starts),
+            emergency_due_by=clock(self.emergency_due_by),
+            others_within=timedelta(days=self.others_within_days),
+            always=tuple(service.value for service in self.always),
+            call_back_others=self.call_back_others,
+        )
+
+
 class HotlineConfig(Strict):
     hotline: HotlineSection
     targets: TargetsSection = TargetsSection()
@@ -516,6 +556,7 @@ class HotlineConfig(Strict):
     carrier: CarrierSection | None = None
     departments: DepartmentsSection = DepartmentsSection()
     outbox: OutboxSection = OutboxSection()
+    callbacks: CallbacksSection = CallbacksSection()
 
     @cached_property
     def schedule(self) -> Schedule[OnCall]:

@@ -27,6 +27,7 @@ from ivr.clock import Clock, SystemClock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.live import LiveState
+from ivr.orders.domain import WorkOrder
 from ivr.orders.outbox import Deliverer
 from ivr.orders.service import OrdersService
 from ivr.orders.store import OrderStore
@@ -71,8 +72,10 @@ class ApiContext:
         )
         callback_store = CallbackStore(engine)
         callbacks = services.callbacks or CallbacksService(
-            callback_store, lambda: services.config().hotline.zone, services.clock
+            callback_store, lambda: services.config().hotline.zone, services.clock,
+            rules=lambda: services.config().callbacks.rules,
         )
+        link_orders_to_callbacks(orders, callbacks)
         return cls(
             journal=services.journal,
             search=CallSearch(engine),
@@ -97,6 +100,22 @@ class ApiContext:
 
     def zone(self) -> ZoneInfo:
         return self.config().hotline.zone
+
+
+def link_orders_to_callbacks(orders: OrdersService, callbacks: CallbacksService) -> None:
+    """The callback cycle (R7): a closed work order makes its callback task, and the
+    month's callback rate counts the orders closed in it."""
+    if callbacks.orders_closed is None:
+        callbacks.orders_closed = orders.store.closed_between
+
+    async def closed(order: WorkOrder) -> None:
+        assert order.closed_at is not None
+        await callbacks.add_for_order(
+            order_id=order.id, service=order.service, paid=order.paid, caller=order.caller,
+            closed_at=order.closed_at, done_at=order.done_at,
+        )
+
+    orders.on_closed.append(closed)
 
 
 def context(request: Request) -> ApiContext:

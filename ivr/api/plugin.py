@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from ivr.api.context import ApiServices
 from ivr.api.live_view import LiveView
 from ivr.ari.client import AriClient
 from ivr.asterisk.instance import Instance
+from ivr.callbacks.domain import Priority
 from ivr.callbacks.originate import AriOriginator
 from ivr.callbacks.outbound import OUTBOUND_EVENT, OutboundGuard
 from ivr.callbacks.service import CallbacksService
@@ -111,7 +113,16 @@ def build_api(
 ) -> Api:
     zone = lambda: config().hotline.zone  # noqa: E731
     guard = OutboundGuard(journal.engine, lambda: config().outbound.rules, zone, clock)
-    callbacks = CallbacksService(CallbackStore(journal.engine), zone, clock, guard=guard)
+    hours = config().callbacks
+    due_within = {
+        Priority.emergency: timedelta(hours=hours.emergency_hours),
+        Priority.repair: timedelta(hours=hours.repair_hours),
+        Priority.normal: timedelta(hours=hours.normal_hours),
+    }
+    callbacks = CallbacksService(
+        CallbackStore(journal.engine), zone, clock, due_within, guard=guard,
+        rules=lambda: config().callbacks.rules,
+    )
     orders = OrdersService(OrderStore(journal.engine), config, clock)
     deliverer = Deliverer(orders, config)  # real time: retries are waited for, not routed
     services = ApiServices(

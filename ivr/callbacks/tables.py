@@ -37,10 +37,12 @@ class TaskRow(CallbacksBase):
     status: Mapped[str] = mapped_column(String(16))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     close_note: Mapped[str] = mapped_column(Text())
+    order_id: Mapped[int | None] = mapped_column(Integer(), nullable=True)  # migration 0008
 
     __table_args__ = (
         Index("ix_callback_tasks_status_priority", "status", "priority", "arrived_at"),
         Index("ix_callback_tasks_closed_at", "closed_at"),
+        Index("ix_callback_tasks_order_id", "order_id"),
     )
 
 
@@ -55,6 +57,9 @@ class AttemptRow(CallbacksBase):
     result: Mapped[str] = mapped_column(String(32))
     by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text())
+    # the satisfaction survey of a reaching attempt (migration 0008)
+    satisfaction: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    satisfaction_note: Mapped[str | None] = mapped_column(Text(), nullable=True)
 
     __table_args__ = (
         Index("ix_callback_attempts_linkedid", "linkedid"),
