@@ -13,6 +13,8 @@ from ivr.auth.roles import Role
 from ivr.auth.tokens import TokenStore
 from ivr.orders.domain import OrderRefused, OrderStatus, WorkOrder, age_band, order_for_call
 from tests.unit.test_api_support import NOW, Harness, harness
+from tests.unit.test_journal_store import Database
+from tests.unit.test_journal_store import database as database  # the fixture
 
 T = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -170,3 +172,36 @@ def test_the_orders_commands(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "cannot become done" in again.output
     still = runner.invoke(cli, ["orders", "list", "-c", str(config), "--status", "not_closed"])
     assert len(still.stdout.strip().splitlines()) == 3  # the header and two open orders
+
+
+async def test_orders_outbox_and_the_guard_on_every_backend(
+    database: Database,
+) -> None:
+    """SQLite and, with HOTLINE_TEST_DATABASE_URL, PostgreSQL (its own schema)."""
+    from ivr.callbacks.outbound import OutboundGuard, OutboundRefused
+    from ivr.config import load_config
+    from ivr.domain.outbound import OutboundRules
+    from ivr.orders.service import Actor, OrdersService
+    from ivr.orders.store import OrderStore
+    from tests.unit.test_api_support import EXAMPLE
+
+    config = load_config(EXAMPLE)
+    store = database.store()
+    await store.migrate()
+    try:
+        orders = OrdersService(OrderStore(store.engine), lambda: config)
+        order = await orders.create(Actor("lead", True), service="repair", caller="13812348000")
+        closed = await orders.move(order.id, Actor("lead", True), OrderStatus.closed, "dup")
+        assert closed.closed_at is not None
+        day = closed.closed_at
+        assert await orders.store.closed_between(day - timedelta(hours=1),
+                                                 day + timedelta(hours=1)) == 1
+        zone = config.hotline.zone
+        guard = OutboundGuard(store.engine, lambda: OutboundRules(per_task=1), lambda: zone)
+        await guard.permit("t1", "13812348000", "agent1")
+        with pytest.raises(OutboundRefused):
+            await guard.permit("t1", "13812348000", "agent1")
+        await guard.load_counts()
+        assert guard.refused()["task_limit"] == 1
+    finally:
+        await store.close()
