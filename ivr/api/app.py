@@ -36,6 +36,7 @@ from ivr.api.resources import (
     reports,
     voicemail,
 )
+from ivr.api.resources.desk import router as desk_router
 from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.api.resources.wallboard import router as wallboard_router
@@ -112,6 +113,7 @@ def create_api(services: ApiServices) -> FastAPI:
         wallboard_router,
         orders.router,
         orders.outbox_router,
+        desk_router,
     ):
         app.include_router(router)
     _errors(app)

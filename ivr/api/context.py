@@ -27,6 +27,7 @@ from ivr.clock import Clock, SystemClock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.live import LiveState
+from ivr.orders.desk import DeskBoard
 from ivr.orders.domain import WorkOrder
 from ivr.orders.outbox import Deliverer
 from ivr.orders.service import OrdersService
@@ -48,6 +49,7 @@ class ApiServices:
     clock: Clock = field(default_factory=SystemClock)
     orders: OrdersService | None = None  # default: over the journal's database
     deliverer: Deliverer | None = None  # default: one that is not running (the API's own)
+    desk: DeskBoard | None = None  # who is on which call (AMI AgentConnect)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class ApiContext:
     clock: Clock
     orders: OrdersService
     deliverer: Deliverer
+    desk: DeskBoard
 
     @classmethod
     def of(cls, services: ApiServices) -> ApiContext:
@@ -93,6 +96,7 @@ class ApiContext:
             orders=orders,
             # not started here: revived messages wait for the service's own deliverer
             deliverer=services.deliverer or Deliverer(orders, services.config),
+            desk=services.desk or DeskBoard(),
         )
 
     def config(self) -> HotlineConfig:

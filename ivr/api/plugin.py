@@ -32,6 +32,7 @@ from ivr.callbacks.voicemail import PathMapper, confined_mapper
 from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
+from ivr.orders.desk import DeskBoard
 from ivr.orders.outbox import Deliverer
 from ivr.orders.service import OrdersService
 from ivr.orders.store import OrderStore
@@ -45,6 +46,7 @@ class Api:
     callbacks: CallbacksService
     orders: OrdersService
     deliverer: Deliverer
+    desk: DeskBoard
     _sync: asyncio.Task[None] | None = None
     _orders_sync: asyncio.Task[None] | None = None
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
@@ -59,7 +61,9 @@ class Api:
         self.deliverer.start()
 
     def on_ami_event(self, event: dict[str, str]) -> None:
-        """An AMI listener: the dialplan's end of a call-back's dial (`HotlineOutbound`)."""
+        """An AMI listener: agents' calls for the desk, and the dialplan's end of a
+        call-back's dial (`HotlineOutbound`)."""
+        self.desk.on_ami_event(event)
         if event.get("Event") != "UserEvent" or event.get("UserEvent") != OUTBOUND_EVENT:
             return
         channel = event.get("Uniqueid", "")
@@ -125,6 +129,7 @@ def build_api(
     )
     orders = OrdersService(OrderStore(journal.engine), config, clock)
     deliverer = Deliverer(orders, config)  # real time: retries are waited for, not routed
+    desk = DeskBoard()
     services = ApiServices(
         journal=journal,
         config=config,
@@ -136,5 +141,6 @@ def build_api(
         originator=AriOriginator(ari),
         orders=orders,
         deliverer=deliverer,
+        desk=desk,
     )
-    return Api(create_api(services), callbacks, orders, deliverer)
+    return Api(create_api(services), callbacks, orders, deliverer, desk)

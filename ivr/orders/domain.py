@@ -104,7 +104,8 @@ class WorkOrder:
         """Details changed (address, problem, urgency, paid, department, note)."""
         if self.status is OrderStatus.closed:
             raise OrderRefused(f"work order {self.id} is closed; it can no longer change")
-        allowed = {"address", "problem", "urgency", "paid", "department", "note", "caller"}
+        allowed = {"address", "problem", "urgency", "paid", "department", "note", "caller",
+                   "service"}
         unknown = set(fields) - allowed
         if unknown:
             raise OrderRefused(f"these cannot be edited: {', '.join(sorted(unknown))}")

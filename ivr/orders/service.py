@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -196,6 +196,36 @@ class OrdersService:
         self._wrote()
         await self.count_open()
         return stored
+
+    async def take_for_call(
+        self, actor: Actor, linkedid: str, service: str, **details: Any
+    ) -> WorkOrder:
+        """The desk's save: the order of the agent's call, created, or completed when the
+        IVR's choice opened it already (the agent then is who took it)."""
+        existing = await self.store.of_call(linkedid)
+        if existing is None:
+            try:
+                return await self.create(actor, service=service, linkedid=linkedid, **details)
+            except OrderExists as exc:  # the IVR's sync was quicker
+                existing = exc.order
+        await self._check_mine(existing, actor)
+        now = max(self.clock.now(), existing.created_at)
+        cleaned = {k: v for k, v in details.items() if v is not None}
+        for key, limit in (("address", ADDRESS_MAX), ("problem", TEXT_MAX)):
+            if key in cleaned:
+                cleaned[key] = str(cleaned[key]).strip()[:limit]
+        if service != existing.service:
+            cleaned["service"] = service
+            cleaned.setdefault(
+                "department", department_of(service, self.config().departments.as_map())
+            )
+        claim = existing.taken_by == "ivr"
+
+        def change(order: WorkOrder) -> WorkOrder:
+            edited = order.edit(now, **cleaned)
+            return replace(edited, taken_by=actor.name[:64]) if claim else edited
+
+        return await self._change(existing.id, change, "order.updated")
 
     async def edit(self, order_id: int, actor: Actor, **fields: Any) -> WorkOrder:
         order = await self.order(order_id, actor)
