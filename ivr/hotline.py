@@ -211,16 +211,26 @@ class Hotline:
         """Route new calls (and date callbacks) by another clock from now on."""
         self.clock.source = clock
 
-    async def stop(self) -> None:
-        if self.fastagi is not None:
-            await self.fastagi.stop()
-            self.fastagi = None
+    async def stop_http(self) -> None:
+        """The HTTP side away (API, /metrics, callback and order syncs, the outbox's
+        delivery), calls still handled: what a service restart drops for a moment."""
         if self.api is not None:
             await self.api.stop()
             self.api = None
         if self.http is not None:
             await self.http.stop()
             self.http = None
+
+    async def start_http(self) -> None:
+        """The HTTP side up again over the same journal (after `stop_http`)."""
+        assert self.journal is not None, "start() first"
+        await self._start_http(self.journal)
+
+    async def stop(self) -> None:
+        if self.fastagi is not None:
+            await self.fastagi.stop()
+            self.fastagi = None
+        await self.stop_http()
         await self.stop_controller()
         await self.ari.close()
         if self.reconciler is not None:
