@@ -543,12 +543,17 @@ def orders_status(
 
 
 @orders_app.command("sync")
-def orders_sync(config_path: Path = CONFIG_OPTION) -> None:
+def orders_sync(
+    config_path: Path = CONFIG_OPTION,
+    since: str | None = typer.Option(
+        None, help="calls since this local date or time (default: the last two days)"
+    ),
+) -> None:
     """Open the orders of the IVR's emergency, repair and installation calls now."""
     from ivr.orders.commands import sync_orders
 
     config = config_or_exit(config_path)
-    created = run_orders_command("sync", sync_orders(config))
+    created = run_orders_command("sync", sync_orders(config, since))
     typer.echo(f"{created} work order(s) opened")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from ivr.api.guard import PRINCIPAL
 from ivr.api.live_view import LiveView, as_live_view
 from ivr.auth.roles import Role
 from ivr.auth.tokens import Principal, TokenStore
+from ivr.callbacks.domain import order_task_key
 from ivr.callbacks.originate import Originator
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
@@ -31,6 +33,7 @@ from ivr.orders.desk import DeskBoard
 from ivr.orders.domain import WorkOrder
 from ivr.orders.outbox import Deliverer
 from ivr.orders.service import OrdersService
+from ivr.orders.store import CHUNK as ORDERS_CHUNK
 from ivr.orders.store import OrderStore
 
 
@@ -120,6 +123,30 @@ def link_orders_to_callbacks(orders: OrdersService, callbacks: CallbacksService)
         )
 
     orders.on_closed.append(closed)
+
+
+CATCH_UP_DAYS = 30
+
+
+async def catch_up_order_callbacks(orders: OrdersService, callbacks: CallbacksService) -> int:
+    """The callback task of every order closed in the last CATCH_UP_DAYS that has none
+    (closed by the CLI, or while the service was away); returns how many were made."""
+    since = callbacks.clock.now() - timedelta(days=CATCH_UP_DAYS)
+    made = 0
+    while True:
+        closed = await orders.store.closed_since(since)
+        known = await callbacks.store.known([order_task_key(o.id) for o in closed])
+        for order in closed:
+            if order_task_key(order.id) in known or order.closed_at is None:
+                continue
+            task = await callbacks.add_for_order(
+                order_id=order.id, service=order.service, paid=order.paid,
+                caller=order.caller, closed_at=order.closed_at, done_at=order.done_at,
+            )
+            made += task is not None
+        if len(closed) < ORDERS_CHUNK or closed[0].closed_at == closed[-1].closed_at:
+            return made
+        since = closed[-1].closed_at or since  # the next page (this instant's: seen again)
 
 
 def context(request: Request) -> ApiContext:

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from ivr.api.app import create_api
 from ivr.api.configuration import ReloadHook
-from ivr.api.context import ApiServices
+from ivr.api.context import ApiServices, catch_up_order_callbacks
 from ivr.api.live_view import LiveView
 from ivr.ari.client import AriClient
 from ivr.asterisk.instance import Instance
@@ -38,6 +38,7 @@ from ivr.orders.service import OrdersService
 from ivr.orders.store import OrderStore
 
 log = structlog.get_logger(__name__)
+ORDER_CALLBACKS_EVERY = 30.0  # seconds between two catch-ups of closed orders' callbacks
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Api:
     desk: DeskBoard
     _sync: asyncio.Task[None] | None = None
     _orders_sync: asyncio.Task[None] | None = None
+    _order_callbacks: asyncio.Task[None] | None = None
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
@@ -58,7 +60,21 @@ class Api:
             self._sync = asyncio.create_task(self.callbacks.run_sync(), name="callback-sync")
         if self._orders_sync is None:
             self._orders_sync = asyncio.create_task(self.orders.run_sync(), name="orders-sync")
+        if self._order_callbacks is None:
+            self._order_callbacks = asyncio.create_task(
+                self._catch_up_order_callbacks(), name="order-callbacks"
+            )
         self.deliverer.start()
+
+    async def _catch_up_order_callbacks(self, every: float = ORDER_CALLBACKS_EVERY) -> None:
+        """Orders closed where no listener saw it (the CLI, another process) get their
+        callback task too."""
+        while True:
+            try:
+                await catch_up_order_callbacks(self.orders, self.callbacks)
+            except Exception as exc:  # the database may be briefly away: try again later
+                log.warning("callbacks.order_catch_up_failed", error=str(exc))
+            await asyncio.sleep(every)
 
     def on_ami_event(self, event: dict[str, str]) -> None:
         """An AMI listener: agents' calls for the desk, and the dialplan's end of a
@@ -82,10 +98,10 @@ class Api:
             log.warning("callbacks.dial_end_failed", error=str(task.exception()))
 
     async def stop(self) -> None:
-        for task in (self._sync, self._orders_sync):
+        for task in (self._sync, self._orders_sync, self._order_callbacks):
             if task is not None:
                 task.cancel()
-        self._sync = self._orders_sync = None
+        self._sync = self._orders_sync = self._order_callbacks = None
         await self.deliverer.stop()
 
 

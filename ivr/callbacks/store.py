@@ -305,6 +305,17 @@ class CallbackStore:
                 ))
         return [_task(row, attempts[row["linkedid"]]) for row in rows]
 
+    async def known(self, linkedids: Sequence[str]) -> set[str]:
+        """Which of these task keys exist."""
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(linkedids):
+                rows = await conn.execute(
+                    select(TaskRow.linkedid).where(TaskRow.linkedid.in_(chunk))
+                )
+                found.update(rows.scalars())
+        return found
+
     async def _count(self, conn: AsyncConnection, linkedids: Sequence[str]) -> int:
         total = 0
         for chunk in _chunks(linkedids):

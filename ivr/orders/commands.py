@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 from ivr.config import HotlineConfig
@@ -69,6 +70,13 @@ async def move_order(config: HotlineConfig, order_id: int, status: str, note: st
     return render([order], "text", config)
 
 
-async def sync_orders(config: HotlineConfig) -> int:
+async def sync_orders(config: HotlineConfig, since: str | None = None) -> int:
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError as exc:
+            raise ValueError(f"{since!r} is not a date or time like 2026-11-03T08:00") from exc
+        start = start if start.tzinfo else start.replace(tzinfo=config.hotline.zone)
     async with open_journal(config) as store:
-        return await OrdersService(OrderStore(store.engine), lambda: config).sync()
+        return await OrdersService(OrderStore(store.engine), lambda: config).sync(start)

@@ -9,7 +9,7 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -33,6 +33,9 @@ from ivr.orders.store import CHUNK, Message, OrderExists, OrderStore
 log = structlog.get_logger(__name__)
 
 SYNC_EVERY = 5.0  # seconds between two syncs in the running service
+# the sync opens orders for calls this recent only: a journal with years of history must
+# not send every old repair call to the departments the day this service is upgraded
+SYNC_WINDOW = timedelta(days=2)
 WEBHOOK = "webhook"
 EMAIL = "email"
 
@@ -110,13 +113,15 @@ class OrdersService:
 
     # -- orders from the IVR ----------------------------------------------------------
 
-    async def sync(self) -> int:
-        """Open the order of every call whose menu choice needs one (emergency, repair,
-        installation) and has none; idempotent (one order per call)."""
+    async def sync(self, since: datetime | None = None) -> int:
+        """Open the order of every call since `since` (default: SYNC_WINDOW ago) whose
+        menu choice needs one (emergency, repair, installation) and has none;
+        idempotent (one order per call)."""
         created = 0
         departments = self.config().departments.as_map()
+        start = since if since is not None else self.clock.now() - SYNC_WINDOW
         while True:
-            records = await self.store.calls_without_order(CHUNK)
+            records = await self.store.calls_without_order(start, CHUNK)
             for record in records:
                 assert record.service is not None
                 order = order_for_call(

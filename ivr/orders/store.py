@@ -64,12 +64,18 @@ class OrderStore:
 
     # -- calls that need an order --------------------------------------------------
 
-    async def calls_without_order(self, limit: int = CHUNK) -> list[CallRecord]:
-        """Calls (in progress too) whose menu choice needs an order and have none."""
+    async def calls_without_order(
+        self, since: datetime | None = None, limit: int = CHUNK
+    ) -> list[CallRecord]:
+        """Calls (in progress too) since `since` whose menu choice needs an order and
+        have none."""
         has_order = exists().where(OrderRow.linkedid == CallRow.linkedid)
+        conditions = [CallRow.service.in_(sorted(NEEDS_ORDER)), ~has_order]
+        if since is not None:
+            conditions.append(CallRow.arrived_at >= since)
         query = (
             select(calls_table)
-            .where(CallRow.service.in_(sorted(NEEDS_ORDER)), ~has_order)
+            .where(*conditions)
             .order_by(CallRow.arrived_at)
             .limit(limit)
         )
@@ -171,6 +177,17 @@ class OrderStore:
             query = query.where(and_(*conditions))
         async with self.engine.connect() as conn:
             return await self._load(conn, query.limit(limit).offset(offset))
+
+    async def closed_since(self, since: datetime, limit: int = CHUNK) -> list[WorkOrder]:
+        """Orders closed since `since`, oldest first (the callback cycle's catch-up)."""
+        query = (
+            select(orders_table)
+            .where(OrderRow.closed_at >= since)
+            .order_by(OrderRow.closed_at, OrderRow.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return await self._load(conn, query)
 
     async def open_orders(self) -> list[tuple[str, datetime]]:
         """(service, created_at) of every order not closed (for /metrics)."""

@@ -17,6 +17,7 @@ from ivr.domain.callback_cycle import CallbackRules, callback_rate
 from tests.unit.test_api_support import NOW, Harness, harness
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+SYNC = "/api/orders/sync?since=2026-11-01"  # the harness's calls are a month old
 
 
 def local(text: str) -> datetime:
@@ -55,7 +56,8 @@ def test_the_rate_is_callbacks_made_over_orders_closed() -> None:
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Harness]:
     async with harness(tmp_path) as h:
-        assert (await h.post("/api/orders/sync", Role.supervisor)).json() == {"created": 3}
+        synced = await h.post(SYNC, Role.supervisor)
+        assert synced.json() == {"created": 3}
         yield h
 
 
@@ -152,3 +154,20 @@ def test_the_callbacks_month_commands(tmp_path: Path) -> None:
     assert table.exit_code == 0 and table.stdout.startswith("called_at,task,order_id")
     bad = runner.invoke(cli, ["callbacks", "dissatisfied", "--month", "2026-13", "-c", config])
     assert bad.exit_code == 2 and "not a month" in bad.output
+
+
+async def test_an_order_closed_elsewhere_gets_its_task_at_the_catch_up(api: Harness) -> None:
+    from ivr.api.context import ApiContext, catch_up_order_callbacks
+    from ivr.orders.domain import OrderStatus
+    from ivr.orders.service import Actor, OrdersService
+    from ivr.orders.store import OrderStore
+
+    ctx: ApiContext = api.app.state.hotline
+    cli = OrdersService(OrderStore(api.store.engine), ctx.config, clock(api))  # no listener
+    (order,) = await cli.orders(service="emergency")
+    await cli.move(order.id, Actor("cli", True), OrderStatus.closed, "fixed on the phone")
+    assert (await api.get(f"/api/callbacks/order-{order.id}")).status_code == 404
+    assert await catch_up_order_callbacks(ctx.orders, ctx.callbacks) == 1
+    assert await catch_up_order_callbacks(ctx.orders, ctx.callbacks) == 0
+    task = (await api.get(f"/api/callbacks/order-{order.id}")).json()
+    assert (task["reason"], task["order_id"]) == ("work_order", order.id)

@@ -17,6 +17,7 @@ from tests.unit.test_journal_store import Database
 from tests.unit.test_journal_store import database as database  # the fixture
 
 T = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+SYNC = "/api/orders/sync?since=2026-11-01"  # the harness's calls are a month old
 
 
 def an_order() -> WorkOrder:
@@ -72,8 +73,9 @@ def as_agent(api: Harness, name: str) -> dict[str, str]:
 
 
 async def test_the_ivr_choice_opens_orders_once(api: Harness) -> None:
-    assert (await api.post("/api/orders/sync", Role.supervisor)).json() == {"created": 3}
     assert (await api.post("/api/orders/sync", Role.supervisor)).json() == {"created": 0}
+    assert (await api.post(SYNC, Role.supervisor)).json() == {"created": 3}  # a month ago
+    assert (await api.post(SYNC, Role.supervisor)).json() == {"created": 0}
     orders = (await api.get("/api/orders", Role.supervisor)).json()["orders"]
     taken = sorted((o["linkedid"], o["service"], o["department"], o["urgency"]) for o in orders)
     assert taken == [
@@ -85,7 +87,7 @@ async def test_the_ivr_choice_opens_orders_once(api: Harness) -> None:
 
 
 async def test_agents_change_their_own_calls_orders_supervisors_all(api: Harness) -> None:
-    await api.post("/api/orders/sync", Role.supervisor)
+    await api.post(SYNC, Role.supervisor)
     orders = {o["linkedid"]: o["id"] for o in
               (await api.get("/api/orders", Role.supervisor)).json()["orders"]}
     mine = orders["c-answered-1"]  # agent1 answered it
@@ -116,7 +118,7 @@ async def test_agents_change_their_own_calls_orders_supervisors_all(api: Harness
 
 
 async def test_an_agent_takes_an_order_on_their_call_or_without_one(api: Harness) -> None:
-    await api.post("/api/orders/sync", Role.supervisor)
+    await api.post(SYNC, Role.supervisor)
     twice = await api.client.post("/api/orders", json={"service": "repair",
                                                        "linkedid": "c-answered-1"},
                                   headers=as_agent(api, "agent1"))
@@ -160,7 +162,9 @@ def test_the_orders_commands(tmp_path: Path) -> None:
 
     asyncio.run(journal())
     runner = CliRunner()
-    synced = runner.invoke(cli, ["orders", "sync", "-c", str(config)])
+    recent = runner.invoke(cli, ["orders", "sync", "-c", str(config)])
+    assert "0 work order(s) opened" in recent.stdout, recent.output  # a month ago: too old
+    synced = runner.invoke(cli, ["orders", "sync", "-c", str(config), "--since", "2026-11-01"])
     assert synced.exit_code == 0 and "3 work order(s) opened" in synced.stdout, synced.output
     listed = runner.invoke(cli, ["orders", "list", "-c", str(config), "--format", "csv"])
     assert listed.exit_code == 0 and len(listed.stdout.strip().splitlines()) == 4  # header + 3

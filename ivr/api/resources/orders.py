@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import Field, StrictBool
 
 from ivr.api.context import Admin, Agent, Ctx, Supervisor
+from ivr.api.params import Since, instant
 from ivr.api.schemas import AUTH, In, Out, problem
 from ivr.auth.roles import Role
 from ivr.auth.tokens import Principal
@@ -147,11 +148,12 @@ async def create_order(ctx: Ctx, who: Agent, body: OrderIn) -> OrderOut:
     return OrderOut.of(order)
 
 
-@router.post("/sync", response_model=SyncOut)
-async def sync(ctx: Ctx, who: Supervisor) -> SyncOut:
-    """Open the orders of the IVR's emergency, repair and installation calls now (the
-    service also does it every few seconds)."""
-    return SyncOut(created=await ctx.orders.sync())
+@router.post("/sync", response_model=SyncOut, responses=INVALID)
+async def sync(ctx: Ctx, who: Supervisor, since: Since = None) -> SyncOut:
+    """Open the orders of the IVR's emergency, repair and installation calls that
+    arrived since `since` (default: the last two days) now; the service also does it
+    every few seconds for the last two days' calls."""
+    return SyncOut(created=await ctx.orders.sync(instant(since, ctx.zone(), "since")))
 
 
 @router.get("/{order_id:int}", response_model=OrderOut, responses=NOT_FOUND | NOT_YOURS)
