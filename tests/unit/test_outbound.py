@@ -197,3 +197,51 @@ def test_the_dialplan_checks_again_before_the_carrier(tmp_path: Path) -> None:
     assert "contact = sip:192.0.2.10:5060" in pjsip and "registration" not in pjsip
     staff = texts["extensions.conf"].split("[hotline-staff]")[1]
     assert "Dial(" not in staff
+
+
+def _carrier_config(tmp_path: Path, section: str) -> str:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    start = text.index("[carrier]")
+    return text[:start] + section
+
+
+def test_a_registering_carrier_reads_its_password_from_a_private_file(tmp_path: Path) -> None:
+    from datetime import date
+
+    from ivr.asterisk.instance import Instance
+    from ivr.asterisk.render import render_configs
+    from ivr.asterisk.sandbox import AsteriskInstall
+    from ivr.secrets import load_secrets
+
+    secret = tmp_path / "carrier.secret"
+    secret.write_text("s3cret-from-carrier\n")
+    secret.chmod(0o600)
+    text = _carrier_config(tmp_path, '[carrier]\nmode = "register"\nhost = "sip.carrier.example"\n'
+                           'username = "95007"\npassword_file = "carrier.secret"\n')
+    config = load_config_text(text, tmp_path / "hotline.toml")
+    assert config.carrier is not None and config.carrier.password_file == secret
+    instance = Instance.create(AsteriskInstall(tmp_path / "root", "Asterisk 22"), "t", tmp_path)
+    sounds = {name: instance.sounds / name for name in (
+        "greeting", "menu", "off_hours", "invalid", "voicemail", "callback", "queue", "busy")}
+    pjsip = render_configs(config, load_secrets(tmp_path / "data"), instance, sounds,
+                           today=date(2026, 9, 28))["pjsip.conf"]
+    assert "password = s3cret-from-carrier" in pjsip
+    assert "server_uri = sip:sip.carrier.example:5060" in pjsip
+    assert "outbound_auth = carrier-auth" in pjsip
+    secret.chmod(0o644)  # readable by others: refused
+    with pytest.raises(ValueError, match="readable by others"):
+        config.carrier.password()
+
+
+@pytest.mark.parametrize(
+    ("section", "says"),
+    [
+        ('[carrier]\nmode = "register"\nhost = "192.0.2.1"\n', "needs username and password_file"),
+        ('[carrier]\nhost = "not a host"\n', "neither an IP address nor a host name"),
+        ('[carrier]\nhost = "192.0.2.1"\ncaller_id = "+8695007"\n', "carrier.caller_id"),
+    ],
+)
+def test_bad_carrier_sections_are_refused(tmp_path: Path, section: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(_carrier_config(tmp_path, section), tmp_path / "hotline.toml")
+    assert says in str(caught.value)
