@@ -353,6 +353,8 @@ class Prompts(Strict):
     queue: Prompt
     busy: Prompt | None = None
     announcement: Prompt | None = None  # played by `menu.announcement_key`
+    # the optional post-call survey: after the agent hangs up, the caller presses 1-3
+    survey: Prompt | None = None
 
 
 class QueueSection(Strict):

@@ -164,10 +164,12 @@ async def phone(
     name: str,
     mode: str = "answer",
     ring_ms: int = 2000,
+    talk_ms: int = 2000,
 ) -> SippRun:
-    """A staff phone on 127.0.0.1:port that answers, never answers, or is busy."""
+    """A staff phone on 127.0.0.1:port that answers, never answers, is busy, or
+    (`hangup`) answers and hangs up first after `talk_ms`."""
     scenario = render_scenario(
-        workdir, name, "agent.xml.j2", mode=mode, ring_ms=ring_ms
+        workdir, name, "agent.xml.j2", mode=mode, ring_ms=ring_ms, talk_ms=talk_ms
     )
     argv = [
         sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
