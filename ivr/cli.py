@@ -419,7 +419,10 @@ def _expiry(info: TokenInfo) -> str:
 
 @token_app.command("create")
 def token_create(
-    role: str = typer.Option(..., help="viewer (numbers masked), supervisor (reads), admin"),
+    role: str = typer.Option(
+        ..., help="viewer (numbers masked), agent (work orders of their calls; name the "
+        "token as the agent's endpoint), supervisor (reads), admin"
+    ),
     name: str = typer.Option(..., help="who or what holds it, e.g. wallboard or alice"),
     expires: str | None = typer.Option(None, help=EXPIRES_HELP),
     config_path: Path = CONFIG_OPTION,
@@ -689,3 +692,115 @@ def spotcheck_show(
 
 if __name__ == "__main__":
     app()
+
+
+orders_app = typer.Typer(no_args_is_help=True, help="Work orders (首问负责制) and their hand-off.")
+app.add_typer(orders_app, name="orders")
+
+
+def run_orders_command(command: str, work: Coroutine[Any, Any, T]) -> T:
+    """Run an `orders` sub-command; a refused change exits 2, no database 1."""
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.orders.domain import OrderRefused
+    from ivr.orders.service import OrderNotFound
+
+    try:
+        return asyncio.run(work)
+    except (OrderRefused, OrderNotFound, ValueError) as exc:
+        typer.echo(f"hotline orders {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline orders {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@orders_app.command("list")
+def orders_list(
+    config_path: Path = CONFIG_OPTION,
+    status: str | None = typer.Option(
+        None, help="open, dispatched, done, closed or not_closed (default: all)"
+    ),
+    service: str | None = typer.Option(None, help="emergency, repair, installation, ..."),
+    limit: int = typer.Option(100, min=1, max=100_000, help="at most this many, newest first"),
+    fmt: str = typer.Option("text", "--format", help="text, json or csv"),
+) -> None:
+    """Work orders, newest first."""
+    from ivr.orders.commands import list_orders
+
+    if fmt not in ("text", "json", "csv"):
+        typer.echo("hotline orders list: --format is text, json or csv", err=True)
+        raise typer.Exit(2)
+    config = config_or_exit(config_path)
+    typer.echo(run_orders_command("list", list_orders(config, status, service, limit, fmt)))
+
+
+@orders_app.command("status")
+def orders_status(
+    order_id: int = typer.Argument(..., help="the work order's id"),
+    status: str = typer.Argument(..., help="dispatched, done or closed"),
+    note: str = typer.Option("", help="why (closing without the work done, say)"),
+    config_path: Path = CONFIG_OPTION,
+) -> None:
+    """Move a work order to its next step (closing it makes its callback due)."""
+    from ivr.orders.commands import move_order
+
+    config = config_or_exit(config_path)
+    typer.echo(run_orders_command("status", move_order(config, order_id, status, note)))
+
+
+@orders_app.command("sync")
+def orders_sync(
+    config_path: Path = CONFIG_OPTION,
+    since: str | None = typer.Option(
+        None, help="calls since this local date or time (default: the last two days)"
+    ),
+) -> None:
+    """Open the orders of the IVR's emergency, repair and installation calls now."""
+    from ivr.orders.commands import sync_orders
+
+    config = config_or_exit(config_path)
+    created = run_orders_command("sync", sync_orders(config, since))
+    typer.echo(f"{created} work order(s) opened")
+
+
+callbacks_app = typer.Typer(no_args_is_help=True, help="Callbacks (回访): the month's numbers.")
+app.add_typer(callbacks_app, name="callbacks")
+MONTH_OPTION = typer.Option(..., "--month", help="a local month, YYYY-MM")
+
+
+def _callbacks_month(command: str, config_path: Path, month: str, fmt: str, table: bool) -> None:
+    import asyncio
+
+    from ivr.journal.commands import JournalUnavailable
+    from ivr.reporting.dissatisfied import month_command
+
+    if fmt not in ("text", "json", "csv"):
+        typer.echo(f"hotline callbacks {command}: --format is text, json or csv", err=True)
+        raise typer.Exit(2)
+    config = config_or_exit(config_path)
+    try:
+        typer.echo(asyncio.run(month_command(config, month, fmt, table)))
+    except ValueError as exc:
+        typer.echo(f"hotline callbacks {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except JournalUnavailable as exc:
+        typer.echo(f"hotline callbacks {command}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@callbacks_app.command("rate")
+def callbacks_rate(month: str = MONTH_OPTION, config_path: Path = CONFIG_OPTION) -> None:
+    """回访率 of a month: callbacks made / work orders closed (SPEC §3, R7)."""
+    _callbacks_month("rate", config_path, month, "text", table=False)
+
+
+@callbacks_app.command("dissatisfied")
+def callbacks_dissatisfied(
+    month: str = MONTH_OPTION,
+    config_path: Path = CONFIG_OPTION,
+    fmt: str = typer.Option("text", "--format", help="text, json or csv"),
+) -> None:
+    """The month's 回访不满意情况表: dissatisfied callbacks with their work orders."""
+    _callbacks_month("dissatisfied", config_path, month, fmt, table=True)

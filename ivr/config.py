@@ -10,7 +10,7 @@ import ipaddress
 import re
 import string
 import tomllib
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +26,16 @@ from pydantic import (
 )
 
 from ivr.config_locate import locate_line
+from ivr.domain.callback_cycle import CallbackRules
+from ivr.domain.outbound import (
+    DEFAULT_DOMESTIC,
+    DEFAULT_INTERNATIONAL,
+    DEFAULT_PER_DAY,
+    DEFAULT_PER_TASK,
+    DEFAULT_PREMIUM,
+    OutboundRules,
+    check_pattern,
+)
 from ivr.domain.overload import OverloadBounds
 from ivr.domain.record import CountingRules
 from ivr.domain.schedule import Calendar, Schedule
@@ -400,6 +410,8 @@ class Prompts(Strict):
     busy: Prompt | None = None
     announcement: Prompt | None = None  # played by `menu.announcement_key`
     recorded: Prompt | None = None  # "this call may be recorded", with `[recording] announce`
+    # the optional post-call survey: after the agent hangs up, the caller presses 1-3
+    survey: Prompt | None = None
 
 
 class QueueSection(Strict):
@@ -500,6 +512,159 @@ class OnCall(Strict):
     rings: int = Field(default=4, ge=1, le=20)
 
 
+Prefix = Annotated[str, Field(pattern=r"^(\+|\+?[0-9]{1,8})$")]
+
+
+class OutboundSection(Strict):
+    """`[outbound]`: the toll-fraud guard on every number the hotline dials (callbacks).
+    Only whole numbers by a `domestic` pattern are dialled; `international` and
+    `premium` prefixes are refused by name; at most `per_task` originates for one task
+    and `per_day` for the hotline in a local day."""
+
+    domestic: tuple[str, ...] = Field(default=DEFAULT_DOMESTIC, min_length=1)
+    international: tuple[Prefix, ...] = DEFAULT_INTERNATIONAL
+    premium: tuple[Prefix, ...] = DEFAULT_PREMIUM
+    per_task: int = Field(default=DEFAULT_PER_TASK, ge=1, le=20)
+    per_day: int = Field(default=DEFAULT_PER_DAY, ge=1, le=100_000)
+
+    @field_validator("domestic")
+    @classmethod
+    def _patterns_valid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            check_pattern(pattern)
+        return value
+
+    @property
+    def rules(self) -> OutboundRules:
+        return OutboundRules(
+            domestic=self.domestic,
+            international=self.international,
+            premium=self.premium,
+            per_task=self.per_task,
+            per_day=self.per_day,
+        )
+
+
+class CarrierSection(Strict):
+    """`[carrier]`: the outbound PJSIP trunk call-backs are dialled through (endpoint
+    `carrier`). `ip`: the carrier knows us by our address; `register`: we register
+    with `username` and the password in `password_file` (mode 0600, never in this file).
+    Calls go out with `caller_id` (default: the first line's number) as the caller ID."""
+
+    mode: Literal["ip", "register"] = "ip"
+    host: str
+    port: Port = 5060
+    caller_id: Annotated[str, Field(pattern=DIGITS.pattern)] | None = None
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]{1,64}$")] | None = None
+    password_file: Path | None = None
+    ring_seconds: int = Field(default=45, ge=5, le=120)
+
+    _password_path = field_validator("password_file")(_no_nul)
+
+    @field_validator("host")
+    @classmethod
+    def _host_valid(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}", value):
+                raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
+        return value
+
+    @model_validator(mode="after")
+    def _registration_complete(self) -> CarrierSection:
+        if self.mode == "register" and (self.username is None or self.password_file is None):
+            raise ValueError("mode = \"register\" needs username and password_file")
+        return self
+
+    def password(self) -> str:
+        """The registration password, from a file only its owner may read."""
+        if self.password_file is None:
+            return ""
+        mode = self.password_file.stat().st_mode
+        if mode & 0o077:
+            raise ValueError(
+                f"{self.password_file} is readable by others (mode {mode & 0o777:o}); "
+                "chmod 600 it"
+            )
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
+Department = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DepartmentsSection(Strict):
+    """`[departments]`: the department each order-needing service's work orders go to
+    (R6: 转单至相关部门)."""
+
+    emergency: Department = "抢险中心"
+    repair: Department = "维修部"
+    installation: Department = "报装部"
+
+    def as_map(self) -> dict[str, str]:
+        return dict(self.model_dump())
+
+
+class OutboxSection(Strict):
+    """`[outbox]`: where work orders are handed off. A webhook (JSON, signed with
+    HMAC-SHA256 under the secret in `webhook_secret_file`, 0600; default: one generated
+    in data_dir) and/or e-mail over SMTP to each department's address in `mail_to`.
+    Failed deliveries are retried with backoff (`retry_seconds`, doubling, at most
+    `retry_max_seconds`); after `max_attempts` a message is dead (listed, counted)."""
+
+    webhook_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    webhook_secret_file: Path | None = None
+    smtp_host: str | None = None
+    smtp_port: Port = 25
+    mail_from: Annotated[str, Field(pattern=r"^[^\s@<>]+@[^\s@<>]+$")] = "hotline@localhost"
+    mail_to: dict[str, Annotated[str, Field(pattern=r"^[^\s@<>]+@[^\s@<>]+$")]] = {}
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    _secret_path = field_validator("webhook_secret_file")(_no_nul)
+
+
+class CallbacksSection(Strict):
+    """`[callbacks]`: when callbacks are due (defaults: the seed, SPEC R7). Work orders:
+    emergencies by `emergency_due_by` on the day they closed (closed after
+    `afternoon_starts`: the next day), others within `others_within_days` of the work
+    being done; complaints and paid work always, other orders when `call_back_others`.
+    Calls: an emergency's callback within `emergency_hours`, a repair's
+    `repair_hours`, any other `normal_hours` of the call."""
+
+    afternoon_starts: str = "12:00"
+    emergency_due_by: str = "18:00"
+    others_within_days: int = Field(default=5, ge=1, le=60)
+    always: tuple[Service, ...] = (Service.complaint, Service.emergency)
+    call_back_others: bool = True
+    emergency_hours: float = Field(default=1, gt=0, le=240)
+    repair_hours: float = Field(default=24, gt=0, le=720)
+    normal_hours: float = Field(default=48, gt=0, le=720)
+
+    @field_validator("afternoon_starts", "emergency_due_by")
+    @classmethod
+    def _clock_valid(cls, value: str) -> str:
+        if _parse_clock(value) >= 24 * 60:
+            raise ValueError(f"{value!r} must be before 24:00")
+        return value
+
+    @property
+    def rules(self) -> CallbackRules:
+        def clock(text: str) -> time:
+            minutes = _parse_clock(text)
+            return time(minutes // 60, minutes % 60)
+
+        return CallbackRules(
+            afternoon_starts=clock(self.afternoon_starts),
+            emergency_due_by=clock(self.emergency_due_by),
+            others_within=timedelta(days=self.others_within_days),
+            always=tuple(service.value for service in self.always),
+            call_back_others=self.call_back_others,
+        )
+
+
 class HotlineConfig(Strict):
     hotline: HotlineSection
     targets: TargetsSection = TargetsSection()
@@ -520,6 +685,11 @@ class HotlineConfig(Strict):
     oncall: tuple[OnCall, ...] = ()
     nodes: tuple[Node, ...] = ()
     proxy: ProxySection = ProxySection()
+    outbound: OutboundSection = OutboundSection()
+    carrier: CarrierSection | None = None
+    departments: DepartmentsSection = DepartmentsSection()
+    outbox: OutboxSection = OutboxSection()
+    callbacks: CallbacksSection = CallbacksSection()
 
     @cached_property
     def schedule(self) -> Schedule[OnCall]:
@@ -565,6 +735,8 @@ class HotlineConfig(Strict):
                 f"a line may not be named {ALL_LINES!r}: reports and /metrics use it for "
                 "all lines together"
             )
+        if "carrier" in endpoints:
+            raise ValueError("endpoint name 'carrier' is the [carrier] trunk's")
         if self.menu.announcement_key is not None and self.prompts.announcement is None:
             raise ValueError("menu.announcement_key needs a [prompts] announcement")
         self._check_nodes()
@@ -650,6 +822,13 @@ class HotlineConfig(Strict):
         names.update((person.endpoint, person.name) for person in self.oncall)
         return names
 
+    @property
+    def outbound_caller_id(self) -> str:
+        """The number call-backs show: [carrier] caller_id, else the first line's."""
+        if self.carrier is not None and self.carrier.caller_id:
+            return self.carrier.caller_id
+        return self.lines[0].number
+
     def line_by_number(self, number: str) -> Line | None:
         return next((line for line in self.lines if line.number == number), None)
 
@@ -724,6 +903,17 @@ def _resolve_paths(config: HotlineConfig, base: Path) -> HotlineConfig:
         data_dir = (base / config.service.data_dir).resolve()
         service = config.service.model_copy(update={"data_dir": data_dir})
         config = config.model_copy(update={"service": service})
+    carrier = config.carrier
+    if carrier is not None and carrier.password_file and not carrier.password_file.is_absolute():
+        resolved = carrier.model_copy(
+            update={"password_file": (base / carrier.password_file).resolve()}
+        )
+        config = config.model_copy(update={"carrier": resolved})
+    outbox = config.outbox
+    secret = outbox.webhook_secret_file
+    if secret is not None and not secret.is_absolute():
+        absolute = outbox.model_copy(update={"webhook_secret_file": (base / secret).resolve()})
+        config = config.model_copy(update={"outbox": absolute})
     # recorded prompt files, like data_dir, are relative to the config file
     recorded = {
         name: prompt.model_copy(update={"file": (base / prompt.file).resolve()})

@@ -63,6 +63,7 @@ from ivr.spotchecks.service import SpotChecksService
 from ivr.spotchecks.store import SpotCheckStore
 from metrics.exporter import Exporter, Sources
 from metrics.http import add_metrics_route
+from metrics.orders import order_families
 
 log = structlog.get_logger(__name__)
 
@@ -415,6 +416,8 @@ class Hotline:
             health=self,
             writer_stats=lambda: journal.writer.stats,
             callbacks_owed=self.api.callbacks.owed,
+            outbound_refused=self.api.callbacks.guard.refused,
+            extra=(order_families(self.api.orders.open_counts, self.api.deliverer.counts),),
             routing_clock=self.clock.now,  # "in service hours" by the clock routing reads
             nodes_up=self.nodes_up,
             notices=self.notices.store if self.notices is not None else None,
@@ -459,7 +462,13 @@ class Hotline:
             node.controller = controller
             if node.reconciler is not None:
                 controller.ami.on_login.append(node.reconciler.request)
+            controller.ami.listeners.append(self._ami_event)  # the desk: who answered
             await controller.start()
+
+    def _ami_event(self, event: dict[str, str]) -> None:
+        """AMI events the HTTP side's capabilities read (a call-back's dial ending)."""
+        if self.api is not None:
+            self.api.on_ami_event(event)
 
     async def stop_controller(self) -> None:
         """The ARI/AMI side away, Asterisk still running: the dialplan carries on alone."""
@@ -493,6 +502,21 @@ class Hotline:
         """Route new calls (and date callbacks) by another clock from now on."""
         self.clock.source = clock
 
+    async def stop_http(self) -> None:
+        """The HTTP side away (API, /metrics, callback and order syncs, the outbox's
+        delivery), calls still handled: what a service restart drops for a moment."""
+        if self.api is not None:
+            await self.api.stop()
+            self.api = None
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+
+    async def start_http(self) -> None:
+        """The HTTP side up again over the same journal (after `stop_http`)."""
+        assert self.journal is not None, "start() first"
+        await self._start_http(self.journal)
+
     async def stop(self) -> None:
         for task in (self._notices_task, self._sweep_task, self._probe_task):
             if task is not None:
@@ -505,12 +529,7 @@ class Hotline:
         if self.fastagi is not None:
             await self.fastagi.stop()
             self.fastagi = None
-        if self.api is not None:
-            self.api.stop()
-            self.api = None
-        if self.http is not None:
-            await self.http.stop()
-            self.http = None
+        await self.stop_http()
         self._stopping = True
         await self.stop_controller()
         for node in self.nodes:

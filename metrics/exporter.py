@@ -85,6 +85,10 @@ class Sources:
     health: Health | None = None
     writer_stats: Callable[[], WriterStats] | None = None
     callbacks_owed: Callable[[], dict[str, int]] | None = None
+    # the toll-fraud guard's refusals by reason, all time (ivr/callbacks/outbound.py)
+    outbound_refused: Callable[[], dict[str, int]] | None = None
+    # more families over capabilities' own cached counts (work orders, the outbox)
+    extra: tuple[Callable[[], Iterator[Metric]], ...] = ()
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # the clock routing reads (HOTLINE_NOW or a test may shift it), for "in service hours"
     routing_clock: Callable[[], datetime] = field(default_factory=lambda: clock_from_env().now)
@@ -234,6 +238,17 @@ class HotlineCollector(Collector):
         for reason, count in sorted(self.snapshot.refused.items()):
             refused.add_metric([reason], count)
         yield refused
+        outbound = CounterMetricFamily(
+            "hotline_outbound_refused",
+            "numbers the toll-fraud guard (or the dialplan's check) refused to dial",
+            labels=["reason"],
+        )
+        counts = self.sources.outbound_refused() if self.sources.outbound_refused else {}
+        for reason, count in sorted(counts.items()):
+            outbound.add_metric([reason], count)
+        yield outbound
+        for extra in self.sources.extra:
+            yield from extra()
         outcomes = CounterMetricFamily(
             "hotline_calls", "ended calls by outcome", labels=["line", "mode", "outcome"]
         )

@@ -33,20 +33,26 @@ from ivr.api.resources import (
     health,
     live,
     notices,
+    orders,
     recordings,
     reports,
     spotchecks,
     voicemail,
 )
+from ivr.api.resources.desk import router as desk_router
 from ivr.api.resources.documents import router as documents_router
 from ivr.api.resources.forecast import router as forecast_router
 from ivr.api.resources.wallboard import router as wallboard_router
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import TaskClosed
 from ivr.callbacks.originate import OriginateError
+from ivr.callbacks.outbound import OutboundRefused
 from ivr.callbacks.service import CallbackRefused, TaskNotFound
 from ivr.callbacks.voicemail import RecordingMissing, VoicemailNotFound
 from ivr.config_save import ConfigNotSaved
+from ivr.orders.domain import OrderRefused
+from ivr.orders.service import CallNotFound, NotYours, OrderNotFound
+from ivr.orders.store import OrderExists
 
 log = structlog.get_logger(__name__)
 
@@ -56,9 +62,11 @@ DESCRIPTION = """\
 The gas hotline's supervisor and administrator API.
 
 Every `/api` path needs a token (`Authorization: Bearer hl_...`, from `hotline token
-create --role viewer|supervisor|admin --name ...`). A **viewer** reads reports, live
-state, calls and tasks with caller numbers masked (R10); a **supervisor** reads
-everything; an **admin** also changes the configuration, callbacks and voicemails.
+create --role viewer|agent|supervisor|admin --name ...`). A **viewer** reads reports, live
+state, calls and tasks with caller numbers masked (R10); an **agent** also takes the
+work orders of their own calls (and has the desk page); a **supervisor** reads
+everything and edits every order; an **admin** also changes the configuration,
+callbacks and voicemails.
 Times are UTC in answers; query times without an offset are local to the hotline's
 time zone (the `zone` of each answer).
 """
@@ -75,6 +83,7 @@ def create_api(services: ApiServices) -> FastAPI:
             {"name": "reports", "description": "the SPEC §3 rates against targets"},
             {"name": "live", "description": "what happens now"},
             {"name": "callbacks", "description": "回访 tasks (R7)"},
+            {"name": "orders", "description": "work orders and their hand-off (R6)"},
             {"name": "voicemail", "description": "messages callers left"},
             {"name": "notices", "description": "outage notices (停气公告) callers hear"},
             {"name": "recordings", "description": "recorded calls, listens, quality scores"},
@@ -112,6 +121,9 @@ def create_api(services: ApiServices) -> FastAPI:
         forecast_router,
         documents_router,
         wallboard_router,
+        orders.router,
+        orders.outbox_router,
+        desk_router,
     ):
         app.include_router(router)
     _errors(app)
@@ -134,7 +146,13 @@ def _errors(app: FastAPI) -> None:
         (VoicemailNotFound, 404),
         (RecordingMissing, 404),
         (TaskClosed, 409),
+        (OrderNotFound, 404),
+        (CallNotFound, 404),
+        (NotYours, 403),
+        (OrderExists, 409),
+        (OrderRefused, 409),
         (CallbackRefused, 422),
+        (OutboundRefused, 422),
         (BadCursor, 422),
         (OriginateError, 502),
     ):

@@ -21,6 +21,7 @@ from ivr.api.guard import PRINCIPAL
 from ivr.api.live_view import LiveView, as_live_view
 from ivr.auth.roles import Role
 from ivr.auth.tokens import Principal, TokenStore
+from ivr.callbacks.domain import order_task_key
 from ivr.callbacks.originate import Originator
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
@@ -31,6 +32,12 @@ from ivr.journal.store import Store
 from ivr.live import LiveState
 from ivr.notices.service import NoticesService
 from ivr.notices.store import NoticeStore
+from ivr.orders.desk import DeskBoard
+from ivr.orders.domain import WorkOrder
+from ivr.orders.outbox import Deliverer
+from ivr.orders.service import OrdersService
+from ivr.orders.store import CHUNK as ORDERS_CHUNK
+from ivr.orders.store import OrderStore
 from ivr.recording.service import RecordingsService
 from ivr.recording.store import RecordingStore
 from ivr.spotchecks.prober import Prober
@@ -55,6 +62,9 @@ class ApiServices:
     recordings: RecordingsService | None = None  # default: no recordings directory
     spotchecks: SpotChecksService | None = None  # default: over the journal's database
     prober: Prober | None = None  # None: no probing from the API
+    orders: OrdersService | None = None  # default: over the journal's database
+    deliverer: Deliverer | None = None  # default: one that is not running (the API's own)
+    desk: DeskBoard | None = None  # who is on which call (AMI AgentConnect)
 
 
 @dataclass
@@ -72,15 +82,23 @@ class ApiContext:
     recordings: RecordingsService
     spotchecks: SpotChecksService
     prober: Prober | None
+    orders: OrdersService
+    deliverer: Deliverer
+    desk: DeskBoard
     background: set[asyncio.Task[object]] = field(default_factory=set)
 
     @classmethod
     def of(cls, services: ApiServices) -> ApiContext:
         engine = services.journal.engine
+        orders = services.orders or OrdersService(
+            OrderStore(engine), services.config, services.clock
+        )
         callback_store = CallbackStore(engine)
         callbacks = services.callbacks or CallbacksService(
-            callback_store, lambda: services.config().hotline.zone, services.clock
+            callback_store, lambda: services.config().hotline.zone, services.clock,
+            rules=lambda: services.config().callbacks.rules,
         )
+        link_orders_to_callbacks(orders, callbacks)
         return cls(
             journal=services.journal,
             search=CallSearch(engine),
@@ -105,6 +123,10 @@ class ApiContext:
                 services.clock.now,
             ),
             prober=services.prober,
+            orders=orders,
+            # not started here: revived messages wait for the service's own deliverer
+            deliverer=services.deliverer or Deliverer(orders, services.config),
+            desk=services.desk or DeskBoard(),
         )
 
     def config(self) -> HotlineConfig:
@@ -112,6 +134,46 @@ class ApiContext:
 
     def zone(self) -> ZoneInfo:
         return self.config().hotline.zone
+
+
+def link_orders_to_callbacks(orders: OrdersService, callbacks: CallbacksService) -> None:
+    """The callback cycle (R7): a closed work order makes its callback task, and the
+    month's callback rate counts the orders closed in it."""
+    if callbacks.orders_closed is None:
+        callbacks.orders_closed = orders.store.closed_between
+
+    async def closed(order: WorkOrder) -> None:
+        assert order.closed_at is not None
+        await callbacks.add_for_order(
+            order_id=order.id, service=order.service, paid=order.paid, caller=order.caller,
+            closed_at=order.closed_at, done_at=order.done_at,
+        )
+
+    orders.on_closed.append(closed)
+
+
+CATCH_UP_DAYS = 30
+
+
+async def catch_up_order_callbacks(orders: OrdersService, callbacks: CallbacksService) -> int:
+    """The callback task of every order closed in the last CATCH_UP_DAYS that has none
+    (closed by the CLI, or while the service was away); returns how many were made."""
+    since = callbacks.clock.now() - timedelta(days=CATCH_UP_DAYS)
+    made = 0
+    while True:
+        closed = await orders.store.closed_since(since)
+        known = await callbacks.store.known([order_task_key(o.id) for o in closed])
+        for order in closed:
+            if order_task_key(order.id) in known or order.closed_at is None:
+                continue
+            task = await callbacks.add_for_order(
+                order_id=order.id, service=order.service, paid=order.paid,
+                caller=order.caller, closed_at=order.closed_at, done_at=order.done_at,
+            )
+            made += task is not None
+        if len(closed) < ORDERS_CHUNK or closed[0].closed_at == closed[-1].closed_at:
+            return made
+        since = closed[-1].closed_at or since  # the next page (this instant's: seen again)
 
 
 def context(request: Request) -> ApiContext:
@@ -124,7 +186,7 @@ Ctx = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="An API token from `hotline token create --role viewer|supervisor|admin`.",
+    description="An API token from `hotline token create --role viewer|agent|supervisor|admin`.",
 )
 
 
@@ -160,5 +222,6 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Agent = Annotated[Principal, Depends(require(Role.agent))]
 Supervisor = Annotated[Principal, Depends(require(Role.supervisor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+import structlog
 from fastapi import FastAPI
 
 from ivr.api.app import create_api
 from ivr.api.configuration import ReloadHook
-from ivr.api.context import ApiServices
+from ivr.api.context import ApiServices, catch_up_order_callbacks
 from ivr.api.live_view import LiveView
 from ivr.ari.client import AriClient
 from ivr.asterisk.instance import Instance
+from ivr.callbacks.domain import Priority
 from ivr.callbacks.originate import AriOriginator
+from ivr.callbacks.outbound import OUTBOUND_EVENT, OutboundGuard
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
 from ivr.callbacks.voicemail import PathMapper, confined_mapper
@@ -29,26 +33,80 @@ from ivr.clock import Clock
 from ivr.config import HotlineConfig
 from ivr.journal.store import Store
 from ivr.notices.service import NoticesService
+from ivr.orders.desk import DeskBoard
+from ivr.orders.outbox import Deliverer
+from ivr.orders.service import OrdersService
+from ivr.orders.store import OrderStore
 from ivr.recording.service import RecordingsService
 from ivr.spotchecks.prober import Prober
 from ivr.spotchecks.service import SpotChecksService
+
+log = structlog.get_logger(__name__)
+ORDER_CALLBACKS_EVERY = 30.0  # seconds between two catch-ups of closed orders' callbacks
 
 
 @dataclass
 class Api:
     app: FastAPI
     callbacks: CallbacksService
+    orders: OrdersService
+    deliverer: Deliverer
+    desk: DeskBoard
     _sync: asyncio.Task[None] | None = None
+    _orders_sync: asyncio.Task[None] | None = None
+    _order_callbacks: asyncio.Task[None] | None = None
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
-        """Keep the callback tasks in step with the journal (every few seconds)."""
+        """Keep the callback tasks and work orders in step with the journal (every few
+        seconds), and deliver the outbox."""
         if self._sync is None:
             self._sync = asyncio.create_task(self.callbacks.run_sync(), name="callback-sync")
+        if self._orders_sync is None:
+            self._orders_sync = asyncio.create_task(self.orders.run_sync(), name="orders-sync")
+        if self._order_callbacks is None:
+            self._order_callbacks = asyncio.create_task(
+                self._catch_up_order_callbacks(), name="order-callbacks"
+            )
+        self.deliverer.start()
 
-    def stop(self) -> None:
-        if self._sync is not None:
-            self._sync.cancel()
-            self._sync = None
+    async def _catch_up_order_callbacks(self, every: float = ORDER_CALLBACKS_EVERY) -> None:
+        """Orders closed where no listener saw it (the CLI, another process) get their
+        callback task too."""
+        while True:
+            try:
+                await catch_up_order_callbacks(self.orders, self.callbacks)
+            except Exception as exc:  # the database may be briefly away: try again later
+                log.warning("callbacks.order_catch_up_failed", error=str(exc))
+            await asyncio.sleep(every)
+
+    def on_ami_event(self, event: dict[str, str]) -> None:
+        """An AMI listener: agents' calls for the desk, and the dialplan's end of a
+        call-back's dial (`HotlineOutbound`)."""
+        self.desk.on_ami_event(event)
+        if event.get("Event") != "UserEvent" or event.get("UserEvent") != OUTBOUND_EVENT:
+            return
+        channel = event.get("Uniqueid", "")
+        status = event.get("Status", "")[:24]
+        cause_text = event.get("Cause", "")
+        cause = int(cause_text) if cause_text.isdigit() else None
+        task = asyncio.create_task(self.callbacks.dial_ended(
+            channel, event.get("Task", ""), event.get("Number", ""), status, cause
+        ))
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("callbacks.dial_end_failed", error=str(task.exception()))
+
+    async def stop(self) -> None:
+        for task in (self._sync, self._orders_sync, self._order_callbacks):
+            if task is not None:
+                task.cancel()
+        self._sync = self._orders_sync = self._order_callbacks = None
+        await self.deliverer.stop()
 
 
 class HasInstance(Protocol):
@@ -99,9 +157,21 @@ def build_api(
     spotchecks: SpotChecksService | None = None,
     prober: Prober | None = None,
 ) -> Api:
+    zone = lambda: config().hotline.zone  # noqa: E731
+    guard = OutboundGuard(journal.engine, lambda: config().outbound.rules, zone, clock)
+    hours = config().callbacks
+    due_within = {
+        Priority.emergency: timedelta(hours=hours.emergency_hours),
+        Priority.repair: timedelta(hours=hours.repair_hours),
+        Priority.normal: timedelta(hours=hours.normal_hours),
+    }
     callbacks = CallbacksService(
-        CallbackStore(journal.engine), lambda: config().hotline.zone, clock
+        CallbackStore(journal.engine), zone, clock, due_within, guard=guard,
+        rules=lambda: config().callbacks.rules,
     )
+    orders = OrdersService(OrderStore(journal.engine), config, clock)
+    deliverer = Deliverer(orders, config)  # real time: retries are waited for, not routed
+    desk = DeskBoard()
     services = ApiServices(
         journal=journal,
         config=config,
@@ -115,5 +185,8 @@ def build_api(
         recordings=recordings,
         spotchecks=spotchecks,
         prober=prober,
+        orders=orders,
+        deliverer=deliverer,
+        desk=desk,
     )
-    return Api(create_api(services), callbacks)
+    return Api(create_api(services), callbacks, orders, deliverer, desk)

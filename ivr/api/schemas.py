@@ -21,6 +21,7 @@ from ivr.callbacks.domain import (
 )
 from ivr.callbacks.voicemail import Voicemail
 from ivr.compliance import Finding
+from ivr.domain.callback_cycle import Satisfaction
 from ivr.domain.events import JournalEvent
 from ivr.domain.nodes import node_of
 from ivr.domain.rates import Rate
@@ -470,6 +471,8 @@ class AttemptOut(Out):
     failed: bool
     by: str
     note: str
+    satisfaction: Satisfaction | None = None
+    satisfaction_note: str = ""
 
 
 class TaskOut(Out):
@@ -487,6 +490,8 @@ class TaskOut(Out):
     close_note: str
     attempts: list[AttemptOut]
     failed_days: list[date] = Field(description="local dates with a failed attempt")
+    order_id: int | None = Field(default=None, description="the work order called back about")
+    satisfaction: Satisfaction | None = None
 
     @classmethod
     def of(cls, task: CallbackTask, role: Role, now: datetime, zone: Any) -> TaskOut:
@@ -505,6 +510,8 @@ class TaskOut(Out):
             close_note=shown_text(task.close_note, role),
             attempts=[_attempt(a, zone, role) for a in task.attempts],
             failed_days=task.failed_days(zone),
+            order_id=task.order_id,
+            satisfaction=task.satisfaction,
         )
 
 
@@ -516,6 +523,8 @@ def _attempt(attempt: Attempt, zone: Any, role: Role) -> AttemptOut:
         failed=attempt.result.failed,
         by=attempt.by,
         note=shown_text(attempt.note, role),
+        satisfaction=attempt.satisfaction,
+        satisfaction_note=shown_text(attempt.satisfaction_note, role),
     )
 
 
@@ -532,6 +541,10 @@ class AttemptIn(In):
         "time in the hotline's zone",
     )
     note: str = Field(default="", max_length=NOTE_MAX)
+    satisfaction: Satisfaction | None = Field(
+        default=None, description="the survey's answer (满意度调查), when the customer was reached"
+    )
+    satisfaction_note: str = Field(default="", max_length=NOTE_MAX)
 
 
 class DismissIn(In):
@@ -569,6 +582,14 @@ class MonthOut(Out):
     attempts: int
     anonymous: int = Field(description="tasks of anonymous callers, not in the rate")
     definition: str
+    orders_closed: int = Field(default=0, description="work orders closed in the month (结单量)")
+    order_callbacks_made: int = Field(
+        default=0, description="work orders' callbacks first attempted in the month (回访量)"
+    )
+    order_rate: float | None = Field(
+        default=None, description="回访率 = order_callbacks_made / orders_closed (SPEC §3, R7)"
+    )
+    dissatisfied: int = Field(default=0, description="callbacks in the month answered 不满意")
 
     @classmethod
     def of(cls, month: CallbackMonth, zone: str) -> MonthOut:
@@ -586,6 +607,10 @@ class MonthOut(Out):
             reached_rate=month.reached_rate,
             attempts=month.attempts,
             anonymous=month.anonymous,
+            orders_closed=month.orders_closed,
+            order_callbacks_made=month.order_callbacks_made,
+            order_rate=month.order_rate,
+            dissatisfied=month.dissatisfied,
             definition=(
                 "rate = tasks called back (at least one attempt) / tasks owed (their "
                 "calls arrived in the local month), anonymous callers left out: a task "

@@ -57,6 +57,9 @@ MODULES = (
     "res_pjsip_pubsub.so",
     "chan_pjsip.so",
     "res_pjsip_authenticator_digest.so",
+    # the [carrier] trunk: digest auth towards it, registration when it wants one
+    "res_pjsip_outbound_authenticator_digest.so",
+    "res_pjsip_outbound_registration.so",
     "res_pjsip_endpoint_identifier_user.so",
     "res_pjsip_endpoint_identifier_anonymous.so",
     "res_pjsip_registrar.so",
@@ -247,6 +250,10 @@ def render_configs(
         "night_keys": night_transfer_keys(config),
         "bench_line": bench_line,
         "notices": notices,
+        "carrier": config.carrier,
+        "carrier_password": config.carrier.password() if config.carrier else "",
+        "outbound": config.outbound.rules,
+        "outbound_caller_id": config.outbound_caller_id,
     }
     texts = {name: env.get_template(f"{name}.j2").render(context) for name in CONFIG_FILES}
     texts.update({name: "" for name in EMPTY_FILES})

@@ -3,6 +3,9 @@ role needs). Pure.
 
 - `viewer`: wallboards and reports; caller numbers masked everywhere, no recordings, no
   configuration, no search by caller number.
+- `agent`: a viewer who also takes work orders: creates and edits the orders of their
+  own calls (the token's name is the agent's endpoint, e.g. `agent1`), and has the desk
+  page (/desk); customers' numbers in clear only there and in their own orders.
 - `supervisor`: reads everything (numbers in clear, voicemail audio, configuration).
 - `admin`: also changes things (configuration, reload, callbacks, voicemail handled).
 """
@@ -15,6 +18,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     viewer = "viewer"
+    agent = "agent"
     supervisor = "supervisor"
     admin = "admin"
 
@@ -32,7 +36,7 @@ class Role(StrEnum):
         return self.allows(Role.supervisor)
 
 
-_RANK = {Role.viewer: 0, Role.supervisor: 1, Role.admin: 2}
+_RANK = {Role.viewer: 0, Role.agent: 1, Role.supervisor: 2, Role.admin: 3}
 
 
 def mask_number(number: str) -> str:

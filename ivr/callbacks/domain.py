@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
+from ivr.domain.callback_cycle import CallbackRules, Satisfaction, callback_rate
 from ivr.domain.record import CallRecord, OncallResult, Outcome
 
 FAILED_DAYS = 2  # failed attempts on this many different local days: the task failed
@@ -60,6 +61,7 @@ class Reason(StrEnum):
     voicemail = "voicemail"
     abandoned = "abandoned"  # hung up after asking for a person
     emergency_failed = "emergency_failed"  # the night on-call chain reached nobody
+    work_order = "work_order"  # a closed work order (回访 of the work, R7)
 
 
 class Priority(IntEnum):
@@ -104,6 +106,9 @@ class Attempt:
     result: AttemptResult
     by: str = ""  # who recorded it (the API token's name)
     note: str = ""
+    # the customer's satisfaction survey (满意度调查), only when they were reached
+    satisfaction: Satisfaction | None = None
+    satisfaction_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,15 @@ class CallbackTask:
     closed_at: datetime | None = None
     close_note: str = ""
     attempts: tuple[Attempt, ...] = ()
+    order_id: int | None = None  # the work order it calls back about (reason work_order)
+
+    @property
+    def satisfaction(self) -> Satisfaction | None:
+        """The survey's answer of the reaching attempt, if it was asked."""
+        for attempt in self.attempts:
+            if attempt.satisfaction is not None:
+                return attempt.satisfaction
+        return None
 
     def overdue(self, now: datetime) -> bool:
         return self.status is TaskStatus.open and now > self.due_at
@@ -134,6 +148,8 @@ class CallbackTask:
         """The task after one more attempt (attempts may be recorded late, in any order)."""
         if self.status.closed:
             raise TaskClosed(self)
+        if attempt.satisfaction is not None and attempt.result.failed:
+            raise AttemptRefused("satisfaction is asked of a customer who was reached")
         if attempt.at < self.arrived_at:
             raise AttemptRefused(
                 f"the attempt at {attempt.at.isoformat()} is before the call arrived "
@@ -224,6 +240,40 @@ def task_for_call(
     return task
 
 
+def task_for_order(
+    *,
+    order_id: int,
+    service: str,
+    paid: bool,
+    caller: str,
+    closed_at: datetime,
+    done_at: datetime | None,
+    now: datetime,
+    zone: ZoneInfo,
+    rules: CallbackRules,
+    line: str = "",
+) -> CallbackTask | None:
+    """The callback a closed work order needs (ivr/domain/callback_cycle.py), or None.
+    Keyed `order-<id>`: one task per order."""
+    due = rules.due(service, paid, closed_at, done_at, zone)
+    if due is None:
+        return None
+    priority = (Priority.emergency if service == "emergency"
+                else Priority.repair if service == "repair" else Priority.normal)
+    task = CallbackTask(
+        linkedid=order_task_key(order_id), created_at=now, arrived_at=closed_at, line=line,
+        caller=caller, service=service, reason=Reason.work_order, priority=priority,
+        due_at=due, order_id=order_id,
+    )
+    if not caller:
+        return task.dismiss(now, "no number to call back")
+    return task
+
+
+def order_task_key(order_id: int) -> str:
+    return f"order-{order_id}"
+
+
 # -- the monthly rate --------------------------------------------------------------
 
 
@@ -243,6 +293,9 @@ class CallbackMonth:
 
     `reached_rate` = done / owed is the share of customers actually reached.
     `attempts` counts every attempt made in the month, whatever task it was for.
+
+    For work orders (the seed's own definition, ivr/domain/callback_cycle.py):
+    `order_rate` = order callbacks made in the month / work orders closed in the month.
     """
 
     year: int
@@ -255,6 +308,13 @@ class CallbackMonth:
     still_open: int = 0
     attempts: int = 0
     anonymous: int = 0  # tasks of anonymous callers created in the month, not in the rate
+    orders_closed: int = 0  # work orders closed in the month (结单量)
+    order_callbacks_made: int = 0  # order tasks first attempted in the month (回访量)
+    dissatisfied: int = 0  # callbacks in the month whose customer was dissatisfied
+
+    @property
+    def order_rate(self) -> float | None:
+        return callback_rate(self.order_callbacks_made, self.orders_closed)
 
     @property
     def never_called(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,10 +25,14 @@ from ivr.callbacks.domain import (
     TaskStatus,
     month_bounds,
     task_for_call,
+    task_for_order,
 )
-from ivr.callbacks.originate import Originator
+from ivr.callbacks.originate import OriginateError, Originator
+from ivr.callbacks.outbound import OutboundGuard, dial_result
 from ivr.callbacks.store import CallbackStore
 from ivr.clock import Clock, SystemClock
+from ivr.domain.callback_cycle import CallbackRules, Satisfaction
+from ivr.domain.outbound import OutboundRules
 
 log = structlog.get_logger(__name__)
 
@@ -60,11 +64,18 @@ class CallbacksService:
         zone: Callable[[], ZoneInfo],
         clock: Clock | None = None,
         due_within: Mapping[Priority, timedelta] = DEFAULT_DUE_WITHIN,
+        guard: OutboundGuard | None = None,
+        rules: Callable[[], CallbackRules] = CallbackRules,
+        orders_closed: Callable[[datetime, datetime], Awaitable[int]] | None = None,
     ) -> None:
         self.store = store
         self.zone = zone  # the hotline's time zone, as configured now
         self.clock = clock or SystemClock()
         self.due_within = due_within
+        # every originate passes the toll-fraud guard (default: the default [outbound])
+        self.guard = guard or OutboundGuard(store.engine, OutboundRules, zone, self.clock)
+        self.rules = rules  # [callbacks]: when a closed work order's callback is due
+        self.orders_closed = orders_closed  # work orders closed in [start, end)
         self._owed: dict[str, int] = {priority.label: 0 for priority in Priority}
 
     # -- tasks from calls ---------------------------------------------------------
@@ -95,7 +106,33 @@ class CallbacksService:
         if created or dismissed:
             log.info("callbacks.synced", created=created, dismissed=dismissed)
         await self._count_owed()
+        await self.guard.load_counts()
         return SyncResult(created, dismissed)
+
+    async def add_for_order(
+        self,
+        *,
+        order_id: int,
+        service: str,
+        paid: bool,
+        caller: str,
+        closed_at: datetime,
+        done_at: datetime | None,
+        line: str = "",
+    ) -> CallbackTask | None:
+        """The callback task of a closed work order, due by [callbacks] (idempotent: one
+        per order); None when the order needs no callback."""
+        task = task_for_order(
+            order_id=order_id, service=service, paid=paid, caller=caller,
+            closed_at=closed_at, done_at=done_at, now=self.clock.now(), zone=self.zone(),
+            rules=self.rules(), line=line,
+        )
+        if task is None:
+            return None
+        if await self.store.insert_tasks([task]):
+            log.info("callbacks.order_task", order=order_id, due=task.due_at.isoformat())
+            await self._count_owed()
+        return await self.store.task(task.linkedid)
 
     def owed(self) -> dict[str, int]:
         """Open tasks by priority label (emergency, repair, normal), as of the last sync
@@ -138,6 +175,7 @@ class CallbacksService:
         """The callback rate of a local calendar month (see CallbackMonth)."""
         start, end = month_bounds(year, month, self.zone())
         counts = await self.store.month_counts(start, end)
+        closed = await self.orders_closed(start, end) if self.orders_closed else 0
         status = counts.by_status
         return CallbackMonth(
             year=year,
@@ -150,7 +188,15 @@ class CallbacksService:
             still_open=status.get(TaskStatus.open.value, 0),
             attempts=counts.attempts,
             anonymous=counts.anonymous,
+            orders_closed=closed,
+            order_callbacks_made=counts.order_callbacks_made,
+            dissatisfied=counts.dissatisfied,
         )
+
+    async def dissatisfied(self, year: int, month: int) -> list[CallbackTask]:
+        """The month's dissatisfied callbacks (回访不满意情况表), by the time asked."""
+        start, end = month_bounds(year, month, self.zone())
+        return await self.store.dissatisfied(start, end)
 
     # -- changing -----------------------------------------------------------------
 
@@ -162,6 +208,8 @@ class CallbacksService:
         at: datetime | None = None,
         by: str = "",
         note: str = "",
+        satisfaction: Satisfaction | None = None,
+        satisfaction_note: str = "",
     ) -> CallbackTask:
         now = self.clock.now()
         when = now if at is None else at
@@ -169,7 +217,10 @@ class CallbacksService:
             raise CallbackRefused("the attempt's time needs a time zone")
         if when > now + FUTURE_SLACK:
             raise CallbackRefused(f"the attempt at {when.isoformat()} is in the future")
-        attempt = Attempt(when.astimezone(UTC), result, by[:64], note.strip()[:NOTE_MAX])
+        attempt = Attempt(
+            when.astimezone(UTC), result, by[:64], note.strip()[:NOTE_MAX],
+            satisfaction, satisfaction_note.strip()[:NOTE_MAX],
+        )
         zone = self.zone()
         try:
             task = await self.store.change(linkedid, lambda t: t.record(attempt, zone))
@@ -209,7 +260,28 @@ class CallbacksService:
             raise CallbackRefused(f"unknown agent {agent_endpoint[:64]!r}; agents: {known}")
         if not task.caller:
             raise CallbackRefused("the caller was anonymous: there is no number to call")
-        # OriginateError (Asterisk refused or is away) goes to the caller as it is
-        channel = await originator.originate(agent_endpoint, task.caller, task.linkedid)
+        # OutboundRefused (the toll-fraud guard) goes to the caller as it is: nothing rang
+        dial = await self.guard.permit(task.linkedid, task.caller, agent_endpoint)
+        try:
+            channel = await originator.originate(agent_endpoint, task.caller, task.linkedid)
+        except OriginateError as exc:  # Asterisk refused or is away: said as it is
+            await self.guard.not_started(dial, str(exc))
+            raise
+        await self.guard.started(dial, channel)
         log.info("callbacks.originated", task=linkedid, agent=agent_endpoint, channel=channel)
         return channel
+
+    async def dial_ended(
+        self, channel: str, task_id: str, number: str, status: str, cause: int | None
+    ) -> None:
+        """The dialplan told how a call-back's dial of the customer ended (AMI): the
+        dial's row is closed and, for a real result, the attempt recorded on the task."""
+        task = await self.guard.ended(channel, task_id, number, status, cause)
+        if task is None:
+            return
+        result = dial_result(status, cause)
+        if result is None:
+            return
+        note = f"dialled through the carrier: {status}" + (f", cause {cause}" if cause else "")
+        with contextlib.suppress(TaskClosed, TaskNotFound, CallbackRefused):
+            await self.record_attempt(task, result, by="asterisk", note=note)

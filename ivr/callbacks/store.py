@@ -31,6 +31,7 @@ from ivr.callbacks.tables import (
     tasks_table,
     voicemail_handled_table,
 )
+from ivr.domain.callback_cycle import Satisfaction
 from ivr.domain.record import CallRecord, Outcome
 from ivr.journal.engine import WRITE
 from ivr.journal.store import calls_table
@@ -52,6 +53,8 @@ class MonthCounts:
     by_status: dict[str, int] = field(default_factory=dict)
     attempts: int = 0
     anonymous: int = 0
+    order_callbacks_made: int = 0
+    dissatisfied: int = 0
 
 
 class CallbackStore:
@@ -131,12 +134,13 @@ class CallbackStore:
         """Tasks of calls that arrived in [start, end), by status and whether any callback
         attempt was made for them (anonymous callers apart), and the attempts made then."""
         anonymous = TaskRow.caller == ""
+        orders = TaskRow.order_id.is_(None)  # the calls' tasks; work orders' apart below
         called = (
             select(AttemptRow.linkedid).where(AttemptRow.linkedid == TaskRow.linkedid).exists()
         )
         owed = (
             select(TaskRow.status, anonymous, called, func.count())
-            .where(TaskRow.arrived_at >= start, TaskRow.arrived_at < end)
+            .where(TaskRow.arrived_at >= start, TaskRow.arrived_at < end, orders)
             .group_by(TaskRow.status, anonymous, called)
         )
         attempts = select(func.count()).select_from(AttemptRow).where(
@@ -152,7 +156,35 @@ class CallbackStore:
                 counts.called_back += int(n) if was_called else 0
                 counts.by_status[status] = counts.by_status.get(status, 0) + int(n)
             counts.attempts = int((await conn.execute(attempts)).scalar_one())
+            first = (
+                select(AttemptRow.linkedid, func.min(AttemptRow.at).label("first"))
+                .join(TaskRow, TaskRow.linkedid == AttemptRow.linkedid)
+                .where(TaskRow.order_id.is_not(None))
+                .group_by(AttemptRow.linkedid)
+                .subquery()
+            )
+            made = select(func.count()).select_from(first).where(
+                first.c.first >= start, first.c.first < end
+            )
+            counts.order_callbacks_made = int((await conn.execute(made)).scalar_one())
+            unhappy = select(func.count()).select_from(AttemptRow).where(
+                AttemptRow.at >= start, AttemptRow.at < end,
+                AttemptRow.satisfaction == "dissatisfied",
+            )
+            counts.dissatisfied = int((await conn.execute(unhappy)).scalar_one())
         return counts
+
+    async def dissatisfied(self, start: datetime, end: datetime) -> list[CallbackTask]:
+        """Tasks whose customer said they were dissatisfied in [start, end), oldest first."""
+        query = (
+            select(tasks_table)
+            .join(AttemptRow, AttemptRow.linkedid == TaskRow.linkedid)
+            .where(AttemptRow.at >= start, AttemptRow.at < end,
+                   AttemptRow.satisfaction == "dissatisfied")
+            .order_by(AttemptRow.at, TaskRow.linkedid)
+        )
+        async with self.engine.connect() as conn:
+            return await self._load(conn, query)
 
     async def open_counts(self) -> dict[Priority, int]:
         """Open tasks by priority."""
@@ -266,10 +298,23 @@ class CallbackStore:
                 .order_by(AttemptRow.at, AttemptRow.id)
             )
             for row in found.mappings():
-                attempts[row["linkedid"]].append(
-                    Attempt(row["at"], AttemptResult(row["result"]), row["by"], row["note"])
-                )
+                attempts[row["linkedid"]].append(Attempt(
+                    row["at"], AttemptResult(row["result"]), row["by"], row["note"],
+                    Satisfaction(row["satisfaction"]) if row["satisfaction"] else None,
+                    row["satisfaction_note"] or "",
+                ))
         return [_task(row, attempts[row["linkedid"]]) for row in rows]
+
+    async def known(self, linkedids: Sequence[str]) -> set[str]:
+        """Which of these task keys exist."""
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(linkedids):
+                rows = await conn.execute(
+                    select(TaskRow.linkedid).where(TaskRow.linkedid.in_(chunk))
+                )
+                found.update(rows.scalars())
+        return found
 
     async def _count(self, conn: AsyncConnection, linkedids: Sequence[str]) -> int:
         total = 0
@@ -306,6 +351,7 @@ def _task_row(task: CallbackTask) -> dict[str, Any]:
         "status": task.status.value,
         "closed_at": task.closed_at,
         "close_note": task.close_note,
+        "order_id": task.order_id,
     }
 
 
@@ -316,6 +362,8 @@ def _attempt_row(linkedid: str, attempt: Attempt) -> dict[str, Any]:
         "result": attempt.result.value,
         "by": attempt.by,
         "note": attempt.note,
+        "satisfaction": attempt.satisfaction.value if attempt.satisfaction else None,
+        "satisfaction_note": attempt.satisfaction_note or None,
     }
 
 
@@ -334,6 +382,7 @@ def _task(row: RowMapping, attempts: Iterable[Attempt]) -> CallbackTask:
         closed_at=row["closed_at"],
         close_note=row["close_note"] or "",
         attempts=tuple(attempts),
+        order_id=row["order_id"],
     )
 
 

@@ -56,6 +56,11 @@ class EventKind(StrEnum):
     voicemail_speech = "voicemail_speech"  # Asterisk heard the caller talk after the beep
     # data: file, seconds (absent or 0 when nothing was recorded), urgent
     voicemail_recorded = "voicemail_recorded"
+    # the optional post-call survey: the agent hung up, the caller hears the question
+    # (the talk ends here); then their key, data: score (1 satisfied, 2 basically
+    # satisfied, 3 dissatisfied)
+    survey_offered = "survey_offered"
+    survey_answered = "survey_answered"
     # the end
     caller_hung_up = "caller_hung_up"  # data: cause, place ("menu"|"ivr", by the controller)
     # data: cause (Asterisk hangup cause of the caller's channel); lost (true: the journal

@@ -89,6 +89,8 @@ _PHASE = {
             (EventKind.voicemail_recording,),
             (EventKind.voicemail_speech,),
             (EventKind.voicemail_recorded,),
+            (EventKind.survey_offered,),
+            (EventKind.survey_answered,),
             (EventKind.caller_hung_up,),
             (EventKind.call_ended,),
         ]
@@ -199,6 +201,8 @@ class _Trail:
     ended_at: datetime | None = None
     end_cause: str | None = None
     lost_at: datetime | None = None
+    survey_offered_at: datetime | None = None  # the agent hung up: the talk ended
+    survey_score: int | None = None
     event_count: int = 0
 
     def see(self, event: JournalEvent) -> None:
@@ -347,6 +351,14 @@ class _Trail:
             self.voicemail_reached = True  # a message proves the beep
         self.voicemail_urgent = self.voicemail_urgent or _flag(data.get("urgent"))
 
+    def _on_survey_offered(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
+        self.survey_offered_at = self.survey_offered_at or event.at
+
+    def _on_survey_answered(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
+        score = _number(data.get("score"))
+        if score is not None and score in (1, 2, 3):
+            self.survey_score = int(score)
+
     def _on_caller_hung_up(self, event: JournalEvent, data: Mapping[str, Scalar]) -> None:
         place = str(data.get("place") or "")
         self._caller_left(event.at, place if place in _PLACES else self.place)
@@ -438,8 +450,9 @@ class _Trail:
             answered = self.answered_at is not None
             in_level = answered and within_seconds(queue_seconds, rules.service_level_seconds)
         talk = handling = None
-        if self.answered_at is not None and self.ended_at is not None:
-            talk = _seconds(self.answered_at, self.ended_at)
+        talk_end = self.survey_offered_at or self.ended_at  # the survey is not talk
+        if self.answered_at is not None and talk_end is not None and self.ended_at is not None:
+            talk = _seconds(self.answered_at, talk_end)
             wrapup = rules.wrapup_seconds if self.answered_role == "agent" else 0.0
             handling = talk + wrapup
         return CallRecord(
@@ -479,6 +492,7 @@ class _Trail:
             outcome=outcome,
             callback_needed=self._callback_needed(outcome, requested, oncall_result),
             event_count=self.event_count,
+            survey_score=self.survey_score,
         )
 
     def _outcome(self) -> Outcome | None:

@@ -160,6 +160,7 @@ class CallRecord:
     outcome: Outcome | None = None  # None: in progress
     callback_needed: bool = False
     event_count: int = 0
+    survey_score: int | None = None  # the post-call survey's key (1-3), if pressed
 
     @property
     def in_progress(self) -> bool:

@@ -137,6 +137,7 @@ class CallRow(Base):
     voicemail_seconds: Mapped[float | None] = mapped_column(Float())
     voicemail_urgent: Mapped[bool] = mapped_column(Boolean())
     voicemail_spoken: Mapped[bool | None] = mapped_column(Boolean())
+    survey_score: Mapped[int | None] = mapped_column(Integer())  # migration 0008
     oncall_result: Mapped[str | None] = mapped_column(String(16))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_cause: Mapped[str | None] = mapped_column(String(16))
@@ -323,6 +324,7 @@ def record_to_row(record: CallRecord, node: str | None = None) -> dict[str, Any]
         "voicemail_seconds": record.voicemail_seconds,
         "voicemail_urgent": record.voicemail_urgent,
         "voicemail_spoken": record.voicemail_spoken,
+        "survey_score": record.survey_score,
         "oncall_result": record.oncall_result.value if record.oncall_result else None,
         "ended_at": record.ended_at,
         "end_cause": record.end_cause,
@@ -377,6 +379,7 @@ def record_from_row(row: Mapping[Any, Any]) -> CallRecord:
         voicemail_seconds=row["voicemail_seconds"],
         voicemail_urgent=bool(row["voicemail_urgent"]),
         voicemail_spoken=row["voicemail_spoken"],
+        survey_score=row.get("survey_score"),
         oncall_result=OncallResult(row["oncall_result"]) if row["oncall_result"] else None,
         ended_at=row["ended_at"],
         end_cause=row["end_cause"],

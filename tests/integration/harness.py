@@ -98,6 +98,7 @@ class Ports:
     agent2: int = field(default_factory=free_port)
     oncall1: int = field(default_factory=free_port)
     oncall2: int = field(default_factory=free_port)
+    carrier: int = field(default_factory=free_port)  # a SIPp UAS playing the carrier
     rtp_start: int = 0
 
     def __post_init__(self) -> None:
@@ -132,7 +133,8 @@ def render_test_config(ports: Ports, data_dir: Path, **overrides: str) -> str:
         rtp_start=ports.rtp_start, rtp_end=ports.rtp_start + 99,
         service_port=ports.service, fastagi_port=ports.fastagi, data_dir=data_dir,
         agent1_port=ports.agent1, agent2_port=ports.agent2,
-        oncall1_port=ports.oncall1, oncall2_port=ports.oncall2, **overrides,
+        oncall1_port=ports.oncall1, oncall2_port=ports.oncall2, carrier_port=ports.carrier,
+        **overrides,
     )
 
 

@@ -237,14 +237,33 @@ async def phone(
     name: str,
     mode: str = "answer",
     ring_ms: int = 2000,
+    talk_ms: int = 2000,
 ) -> SippRun:
-    """A staff phone on 127.0.0.1:port that answers, never answers, or is busy."""
+    """A staff phone on 127.0.0.1:port that answers, never answers, is busy, or
+    (`hangup`) answers and hangs up first after `talk_ms`."""
     scenario = render_scenario(
-        workdir, name, "agent.xml.j2", mode=mode, ring_ms=ring_ms
+        workdir, name, "agent.xml.j2", mode=mode, ring_ms=ring_ms, talk_ms=talk_ms
     )
     argv = [
         sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
         "-mp", str(free_media_ports()), "-nostdin",
         "-trace_err", "-error_file", f"{name}_errors.log",
+    ]
+    return await _spawn(workdir, name, argv)
+
+
+async def carrier(
+    workdir: Path, port: int, *, number: str, caller_id: str, talk_ms: int = 1000,
+    name: str = "carrier",
+) -> SippRun:
+    """The carrier on 127.0.0.1:port: answers one INVITE for `number` from `caller_id`
+    (anything else fails the run), talks, hangs up."""
+    scenario = render_scenario(
+        workdir, name, "carrier.xml.j2", number=number, caller_id=caller_id, talk_ms=talk_ms
+    )
+    argv = [
+        sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_port()), "-m", "1", "-nostdin", "-trace_err",
+        "-error_file", f"{name}_errors.log", "-trace_msg", "-message_file", f"{name}_messages.log",
     ]
     return await _spawn(workdir, name, argv)

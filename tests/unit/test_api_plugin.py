@@ -84,7 +84,7 @@ async def test_the_api_of_the_running_service(tmp_path: Path) -> None:
             ready = await client.get("/health/ready")
             assert ready.status_code == 200 and ready.json()["ready"] is True
     finally:
-        api.stop()
+        await api.stop()
         await store.close()
 
 

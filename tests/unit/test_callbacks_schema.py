@@ -18,11 +18,12 @@ from ivr.callbacks.tables import CallbacksBase
 from ivr.journal.migrate import VERSION_TABLE, alembic_config
 from ivr.journal.store import Store
 from ivr.notices.tables import NoticesBase
+from ivr.orders.tables import OrdersBase
 from ivr.recording.tables import RecordingBase
 from ivr.spotchecks.tables import SpotCheckBase
 
 OURS = MetaData()
-for base in (AuthBase, CallbacksBase, NoticesBase, RecordingBase, SpotCheckBase):
+for base in (AuthBase, CallbacksBase, OrdersBase, NoticesBase, RecordingBase, SpotCheckBase):
     for table in base.metadata.tables.values():
         table.to_metadata(OURS)
 

@@ -588,3 +588,20 @@ def test_odd_data_from_the_sources_does_not_break_the_fold() -> None:
     assert record.menu_choices[0].service == "s" * 64  # the bell character dropped
     assert record.outcome is Outcome.answered_by_agent
     assert record.end_cause is None
+
+
+def test_the_post_call_survey_is_kept_and_is_not_talk() -> None:
+    call = CallScript("1762135200.9").arrives().menu().asks_for_person(at=10.0)
+    call.at(12.0, EventKind.agent_ring_started, agent="agent1", leg="a1")
+    call.at(15.0, EventKind.agent_answered, agent="agent1", leg="a1", hold_seconds=3.0)
+    call.at(75.0, EventKind.survey_offered, line="main")  # the agent hung up
+    call.at(80.0, EventKind.survey_answered, line="main", score="2")
+    record = fold(call.ends(82.0).events)
+    assert record.outcome is Outcome.answered_by_agent
+    assert record.survey_score == 2
+    assert record.talk_seconds == pytest.approx(60.0)  # answer to the agent's hang-up
+    unrated = CallScript("1762135200.10").arrives().menu().asks_for_person(at=10.0)
+    unrated.at(15.0, EventKind.agent_answered, agent="agent1", leg="a1", hold_seconds=3.0)
+    unrated.at(75.0, EventKind.survey_offered, line="main")
+    unrated.at(76.0, EventKind.survey_answered, line="main", score="7")  # not 1-3
+    assert fold(unrated.ends(82.0).events).survey_score is None

@@ -31,6 +31,7 @@ IN_CI = os.environ.get("CI") == "true"
 COUNTERS = frozenset(
     {
         "hotline_calls_offered_total",
+        "hotline_outbound_refused_total",
         "hotline_calls_total",
         "hotline_calls_ivr_answered_total",
         "hotline_calls_human_requested_total",

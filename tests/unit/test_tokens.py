@@ -109,7 +109,9 @@ def test_roles_include_one_another() -> None:
     assert Role.admin.allows(Role.supervisor) and Role.admin.allows(Role.viewer)
     assert Role.supervisor.allows(Role.viewer) and not Role.supervisor.allows(Role.admin)
     assert not Role.viewer.allows(Role.supervisor)
-    assert [r.sees_numbers for r in Role] == [False, True, True]
+    assert Role.agent.allows(Role.viewer) and not Role.agent.allows(Role.supervisor)
+    # an agent sees numbers in clear only on the desk and in their own calls' orders
+    assert [r.sees_numbers for r in Role] == [False, False, True, True]
 
 
 @pytest.mark.parametrize(

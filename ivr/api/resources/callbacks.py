@@ -3,14 +3,16 @@ callback rate, and calling a customer back from an agent's phone."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import PlainTextResponse
 
-from ivr.api.context import Admin, Ctx, Viewer
+from ivr.api.context import Admin, Ctx, Supervisor, Viewer
 from ivr.api.params import MONTH_PATTERN, bounded
 from ivr.api.schemas import (
     AUTH,
+    CSV,
     AttemptIn,
     CallBackIn,
     CallBackOut,
@@ -23,6 +25,7 @@ from ivr.api.schemas import (
 )
 from ivr.auth.tokens import Principal
 from ivr.callbacks.domain import CallbackTask, Priority, TaskStatus
+from ivr.reporting.dissatisfied import DissatisfiedTable, dissatisfied_csv, dissatisfied_rows
 
 router = APIRouter(prefix="/api/callbacks", tags=["callbacks"], responses=AUTH)
 
@@ -73,6 +76,25 @@ async def callback_rate(
     return MonthOut.of(await ctx.callbacks.month(year, number), str(ctx.zone()))
 
 
+@router.get("/dissatisfied", response_model=DissatisfiedTable, responses=INVALID | CSV)
+async def dissatisfied(
+    ctx: Ctx,
+    who: Supervisor,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="a local month, YYYY-MM")],
+    format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Any:
+    """The month's 回访不满意情况表: every callback whose customer was dissatisfied, with
+    the work order it was about (for management, R7)."""
+    year, number = (int(part) for part in month.split("-"))
+    rows = await dissatisfied_rows(ctx.callbacks, ctx.orders.store, year, number)
+    if format_ == "csv":
+        return PlainTextResponse(
+            dissatisfied_csv(rows), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="dissatisfied-{month}.csv"'},
+        )
+    return DissatisfiedTable(month=month, zone=str(ctx.zone()), rows=rows)
+
+
 @router.post("/sync", response_model=SyncOut)
 async def sync(ctx: Ctx, who: Admin) -> SyncOut:
     """Create the missing tasks from the journal now (the service also does it on its
@@ -102,7 +124,8 @@ async def record_attempt(
         at = attempt.at if attempt.at.tzinfo else attempt.at.replace(tzinfo=ctx.zone())
         bounded(at, "at")
     task = await ctx.callbacks.record_attempt(
-        linkedid, attempt.result, at=at, by=who.name, note=attempt.note
+        linkedid, attempt.result, at=at, by=who.name, note=attempt.note,
+        satisfaction=attempt.satisfaction, satisfaction_note=attempt.satisfaction_note,
     )
     return _out(ctx, task, who)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_notices"
-down_revision = "0005_spec_measures"
+down_revision = "0008_callback_cycle"
 branch_labels = None
 depends_on = None
 
