@@ -69,8 +69,8 @@ def assert_clean(figures: Figures, run: MixRun) -> None:
 @pytest.fixture
 async def sqlite_run(asterisk_install: AsteriskInstall, tmp_path: Path) -> AsyncIterator[MixRun]:
     run = MixRun(asterisk_install, tmp_path)
-    await run.start()
     try:
+        await run.start()
         yield run
     finally:
         await run.stop()
