@@ -115,20 +115,27 @@ async def main(rate: float, minutes: float, segments: int, outage: float,
     }
 
 
+def run_key(result: dict[str, Any]) -> str:
+    """One entry per journal, rate and length: a shorter run keeps its own figures."""
+    return (f"{result['journal']}, {result['rate_calls_per_s']:g} calls/s, "
+            f"{result['minutes']:g} min")
+
+
 def write_results(result: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "faults.json"
     kept: dict[str, Any] = {}
     if path.exists():
         kept = json.loads(path.read_text())
-    kept[result["journal"]] = result
+    kept[run_key(result)] = result
     path.write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
     write_readme(kept)
 
 
 def write_readme(results: dict[str, Any]) -> None:
     rows = []
-    for journal, r in sorted(results.items()):
+    for r in sorted(results.values(), key=lambda r: (r["journal"], r["rate_calls_per_s"])):
+        journal = r["journal"]
         f = r["figures"]
         kinds = {fault["name"] for fault in r["faults"]}
         rows.append(

@@ -34,7 +34,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,11 @@ _env = jinja2.Environment(
 AGENT_RING_MS = (1000, 4000, 7000, 11000, 15000, 19000)  # "answering after 1-20 s"
 ONCALL_RING_MS = 3000
 CADENCE = 5.0  # the config's ring cadence
-PHASE_MARGIN = 3.0  # a call placed this close to an hours boundary may meet either side
+# A call is routed by the hours of the moment it is routed: its menu key a few seconds
+# after the answer, or, when the service died under it, when the restarted service
+# hands it to the dialplan's fallback. Placed this close before a boundary (or just
+# after one), it may meet either side.
+PHASE_BEFORE, PHASE_AFTER = 3.0, 14.0
 SPEECH_SECONDS = 6.8  # one play of g711a.pcap
 
 
@@ -211,15 +215,23 @@ class MixRun:
         ))
 
     async def start_service(self) -> None:
+        if self.service is not None:
+            self._keep_output(self.service)
         self.service = await CliProcess.start("run", "-c", str(self.config_path))
         await self.service.wait_for(r"^hotline up", timeout=120)
         self.services_started += 1
+
+    def _keep_output(self, service: CliProcess) -> None:
+        """What a `hotline run` said, beside the SIPp logs."""
+        (self.sipp_dir / f"service-{self.services_started}.log").write_text(service.text)
 
     async def stop(self) -> None:
         for process in [*self.callers, *self.phones]:
             await process.stop()
         if self.service is not None and self.service.process.returncode is None:
             await self.service.stop()
+        if self.service is not None:
+            self._keep_output(self.service)
         left = find_running(self.instance)
         if left is not None:
             os.kill(left.pid, signal.SIGKILL)
@@ -237,18 +249,22 @@ class MixRun:
             count = max(1, round(rate * kind.share * seconds))
             per_10s = max(1, round(rate * kind.share * 10))
             prefix = f"9{kind.code}{wave}9"
-            caller = await _sipp(
-                self.sipp_dir, f"w{wave}-{kind.name}", "mix_caller.xml.j2",
-                [f"127.0.0.1:{self.ports.sip}", "-s", "95007", "-i", "127.0.0.1",
-                 "-p", str(free_port()), "-mp", str(free_port()),
-                 "-m", str(count), "-r", str(per_10s), "-rp", "10000",
-                 "-l", str(max(100, count))],
-                kind=kind.name, prefix=prefix, digit=kind.digit, digit_after_ms=1500,
-                speak=kind.speak,
-                rest_ms=max(kind.hold_ms - 1500 * bool(kind.digit)
-                            - int(kind.speak * SPEECH_SECONDS * 1000), 500),
-                hold_ms=kind.hold_ms,
-            )
+            for _ in range(3):  # a port taken between free_port() and SIPp's bind
+                caller = await _sipp(
+                    self.sipp_dir, f"w{wave}-{kind.name}", "mix_caller.xml.j2",
+                    [f"127.0.0.1:{self.ports.sip}", "-s", "95007", "-i", "127.0.0.1",
+                     "-p", str(free_port()), "-mp", str(free_port()),
+                     "-m", str(count), "-r", str(per_10s), "-rp", "10000",
+                     "-l", str(max(100, count))],
+                    kind=kind.name, prefix=prefix, digit=kind.digit, digit_after_ms=1500,
+                    speak=kind.speak,
+                    rest_ms=max(kind.hold_ms - 1500 * bool(kind.digit)
+                                - int(kind.speak * SPEECH_SECONDS * 1000), 500),
+                    hold_ms=kind.hold_ms,
+                )
+                await asyncio.sleep(0.3)
+                if caller.process.returncode is None or caller.placed():
+                    break
             caller.calls = count
             started.append(caller)
         self.callers.extend(started)
@@ -256,6 +272,11 @@ class MixRun:
 
     async def finish(self, callers: list[SippProcess], timeout: float = 180.0) -> None:
         await asyncio.gather(*(caller.wait(timeout) for caller in callers))
+
+    @property
+    def planned(self) -> int:
+        """The calls the callers were told to place."""
+        return sum(caller.calls for caller in self.callers)
 
     def at(self) -> float:
         return time.monotonic() - self.started if self.started else 0.0
@@ -326,24 +347,29 @@ class MixRun:
             await asyncio.sleep(0.2)
             if _uptime(await cli(instance, "core show uptime seconds")) < before:
                 break
-        await self._wait_service_connected()
+        problem = await self._wait_service_connected()
+        if problem:
+            return f"calls drained in {drained:.1f} s; the service {problem}"
         return (f"calls drained in {drained:.1f} s; Asterisk back and the service "
                 f"reconnected {time.monotonic() - began - drained:.1f} s later")
 
-    async def _wait_service_connected(self, timeout: float = 60.0) -> None:
-        """Until the service's health says ARI and AMI are connected."""
+    async def _wait_service_connected(self, timeout: float = 180.0) -> str:
+        """Until the service's health says it is ready (ARI and AMI connected, the
+        database takes writes); "" then, else what it said last."""
         import aiohttp
 
         url = f"http://127.0.0.1:{self.ports.service}/health/ready"
         deadline = time.monotonic() + timeout
+        said = "no answer"
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     async with session.get(url) as response:
                         if response.status == 200:
-                            return
+                            return ""
+                        said = await response.text()
                 await asyncio.sleep(0.5)
-        raise AssertionError("the service did not reconnect to Asterisk")
+        return f"not ready after {timeout:.0f} s: {said[:300]}"
 
     # -- the truth and the journal --------------------------------------------------------
 
@@ -364,7 +390,6 @@ class MixRun:
                     call.ended_by = number.split()[0]
         for phone in self.phones:
             role = "oncall" if phone.name == "oncall" else "agent"
-            ringing: dict[str, list[float]] = defaultdict(list)
             for word, rest, at in _log_lines(phone.log_file):
                 caller_number = rest.split()[0]
                 rung = calls.get(caller_number)
@@ -372,7 +397,6 @@ class MixRun:
                     continue
                 call = rung
                 if word == "rang":
-                    ringing[caller_number].append(at)
                     endpoint = rest.split()[1] if len(rest.split()) > 1 else ""
                     call.legs.append(Leg(role, endpoint, at))
                 elif word in {"answered", "cancelled"}:
@@ -410,10 +434,12 @@ class Leg:
 
     @property
     def talked(self) -> bool:
-        """Answered, and not torn down at once (a caller who had just left)."""
-        if self.answered_at is None:
+        """Answered, and talked: the BYE came at least half a second later. An answer
+        that crossed the caller's leaving (a CANCEL after the 200 OK: SIPp aborts that
+        leg, no BYE) or was torn down at once is either outcome."""
+        if self.answered_at is None or self.ended_at is None:
             return False
-        return self.ended_at is None or self.ended_at - self.answered_at >= 0.5
+        return self.ended_at - self.answered_at >= 0.5
 
     @property
     def ring_seconds(self) -> float | None:
@@ -444,7 +470,7 @@ class PlacedCall:
         near a boundary."""
         if self.placed_at is None:
             return {True, False}
-        return {_open_at(self.placed_at + d) for d in (-PHASE_MARGIN, 0.0, PHASE_MARGIN)}
+        return {_open_at(self.placed_at + d) for d in (-PHASE_BEFORE, 0.0, PHASE_AFTER)}
 
     def expected(self) -> set[Outcome]:
         person = self.person
@@ -723,7 +749,3 @@ async def run_plan(run: MixRun, rate: float, segments: list[Segment]) -> None:
         elif index == len(segments):
             await run.finish(callers)
     await run.finish(run.callers)
-
-
-def since(seconds: float) -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=seconds)
