@@ -288,6 +288,9 @@ class ServiceSection(Strict):
     fastagi_port: Port = 4573
     data_dir: Path = Path("var")
     database_url: str = ""
+    # seconds between the journal's passes over Asterisk's own record (CEL, queue_log);
+    # a pass also runs at start and after every AMI or ARI (re)connect
+    reconcile_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
     # /docs and /redoc (their scripts served by the service itself, never from a CDN);
     # false in production turns the pages and their assets off
     docs: bool = True

@@ -81,7 +81,9 @@ class HotlineOptions:
     bench_line: str | None = None  # the benchmark's dialplan-only number
     http: bool = True  # serve the API and /metrics on service.http_port
     say: Callable[[str], None] = print
-    reconcile_every: float = 30.0  # seconds between reconciliation passes (and on reconnects)
+    # seconds between reconciliation passes (and on reconnects); None: the config's
+    # [service] reconcile_seconds
+    reconcile_every: float | None = None
     reconcile_settle: float = 5.0  # a call ended this long ago has told the live path all
 
 
@@ -386,7 +388,7 @@ class Hotline:
             cel_path=instance.cel_log,
             queue_log_path=instance.queue_log,
             settle=self.options.reconcile_settle,
-            every=self.options.reconcile_every,
+            every=self.options.reconcile_every or self.config.service.reconcile_seconds,
             node=node.name,
         )
 

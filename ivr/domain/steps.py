@@ -16,6 +16,7 @@ from ivr.domain.causes import dial_result
 from ivr.domain.events import EventKind, JournalEvent, Scalar
 
 JOURNAL_STEP = "HotlineJournal"  # the UserEvent / CEL user event name
+WAV_HEADER_BYTES = 44  # a recorded message of this size holds no sound
 
 # fields of the source's envelope, never data of the step
 RESERVED = frozenset({
@@ -83,4 +84,4 @@ def wav_seconds(size: str | None) -> float | None:
     bytes_ = number(size)
     if bytes_ is None:
         return None
-    return round(max(bytes_ - 44, 0) / 16000, 2)
+    return round(max(bytes_ - WAV_HEADER_BYTES, 0) / 16000, 2)

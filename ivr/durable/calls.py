@@ -19,11 +19,12 @@ from typing import Protocol
 
 from ivr.domain.causes import CAUSE_BUSY, cause_result
 from ivr.domain.events import EventKind, JournalEvent, RingResult, Scalar
-from ivr.domain.steps import JOURNAL_STEP, cel_fields, number, step_event
+from ivr.domain.steps import JOURNAL_STEP, WAV_HEADER_BYTES, cel_fields, number, step_event
 from ivr.durable.record import CelRow, QueueLogRow, cel_extra_field
 
 CEL = "cel"
 QUEUE_LOG = "queue_log"
+NEVER_RUNG = timedelta(seconds=0.5)  # a leg gone this soon, with no queue_log line
 
 # facts whose durable twin has another time than the live event: matched by identity
 _BY_LEG = frozenset({
@@ -71,6 +72,18 @@ class _Leg:
     hold_seconds: float | None = None
     ring_seconds: float | None = None
     ring_no_answer_ms: float | None = None
+    ring_cancelled: bool = False  # queue_log RINGCANCELED: the caller left while it rang
+
+    @property
+    def rang(self) -> bool:
+        """The queue rang this leg (AMI said AgentCalled). A leg whose call failed at once
+        (no media port, the endpoint unreachable) is in CEL but was never rung: no
+        queue_log line is about it and it lived for moments."""
+        if self.answered_at is not None or self.ring_no_answer_ms is not None:
+            return True
+        if self.ring_cancelled or self.cause == CAUSE_BUSY:
+            return True
+        return self.ended_at is not None and self.ended_at - self.started_at >= NEVER_RUNG
 
     @property
     def agent(self) -> str:
@@ -118,13 +131,33 @@ def call_events(
                 leg.cause = cel_extra_field(row.extra, "hangupcause")
     if not any("line" in event.data for event in events):
         return []  # no journal step: a channel that never was a hotline call
+    _talk_heard(events, make)
     _queue_facts(linkedid, queue_log, legs, queue_started, hung_up_at, make)
     # Agent legs are the ones the queue rang (the on-call chain reports its own steps).
     if queue_started is not None:
         for leg in legs.values():
-            if leg.started_at >= queue_started - timedelta(seconds=1):
+            if leg.started_at >= queue_started - timedelta(seconds=1) and leg.rang:
                 _leg_events(leg, make)
     return events
+
+
+def _talk_heard(events: Sequence[JournalEvent], make: _Make) -> None:
+    """Asterisk's talk detection, as the record can tell it: TALK_DETECT, set at the
+    beep, reports talking from the first voice frame the caller's channel reads
+    (func_talkdetect: accumulated silence is still under its 2.5 s threshold), and
+    Record writes every frame read after the beep into the message. So a message with
+    any sound in it (more than its WAV header) is what live was told as
+    `ChannelTalkingStart`; an empty file is what live heard no talk in. The event keeps
+    the beep's time (the record has no time of the first frame)."""
+    beep = next((e for e in events if e.kind is EventKind.voicemail_recording
+                 and str(e.data.get("talkdetect", "")) in {"1", "True", "true"}), None)
+    if beep is None:
+        return
+    for event in events:
+        if event.kind is EventKind.voicemail_recorded \
+                and (number(str(event.data.get("bytes", ""))) or 0) > WAV_HEADER_BYTES:
+            make(EventKind.voicemail_speech, beep.at, CEL, heard="message")
+            return
 
 
 def _queue_facts(
@@ -145,6 +178,10 @@ def _queue_facts(
             rang_out = _unanswered_leg(legs.values(), row)
             if rang_out is not None:
                 rang_out.ring_no_answer_ms = number(row.data[0] if row.data else None) or 0.0
+        elif row.event == "RINGCANCELED":
+            cancelled = _unanswered_leg(legs.values(), row)
+            if cancelled is not None:
+                cancelled.ring_cancelled = True
         elif row.event == "ABANDON":
             data = (*row.data, "", "", "")
             at = hung_up_at if hung_up_at is not None and _near(hung_up_at, row.at) else row.at
@@ -157,6 +194,7 @@ def _unanswered_leg(legs: Iterable[_Leg], row: QueueLogRow) -> _Leg | None:
     candidates = [
         leg for leg in legs
         if leg.agent == row.agent and leg.answered_at is None and leg.ring_no_answer_ms is None
+        and not leg.ring_cancelled
         and leg.ended_at is not None and _near(leg.ended_at, row.at)
     ]
     return min(candidates, key=lambda leg: abs((leg.ended_at or row.at) - row.at), default=None)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from ivr.domain.events import EventSink, JournalEvent
 from ivr.durable.calls import call_events, missing
@@ -137,6 +138,10 @@ class Reconciler:
             self._wake.clear()
             try:
                 result = await self.run_once()
+            except DBAPIError as exc:  # the database went away mid-pass: as if put off
+                self._stats.passes_put_off += 1
+                log.warning("durable.reconcile_put_off", error=str(exc.orig)[:200])
+                continue
             except Exception:  # never fatal: the record stays, the next pass reads it
                 self._stats.failures += 1
                 log.exception("durable.reconcile_failed")

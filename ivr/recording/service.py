@@ -181,7 +181,15 @@ class RecordingsService:
     async def averages(self, since: datetime, until: datetime) -> list[AgentAverages]:
         """Per agent and per item over the calls of [since, until); a call scored more
         than once counts with its latest score."""
-        latest: dict[str, ScoredCall] = {}
-        for stored in await self.store.scores(since=since, until=until):
-            latest[stored.call.linkedid] = stored.call
-        return averages_by_agent(latest.values())
+        return await month_averages(self.store, since, until)
+
+
+async def month_averages(
+    store: RecordingStore, since: datetime, until: datetime
+) -> list[AgentAverages]:
+    """Quality averages per agent and item over the calls of [since, until), each call
+    with its latest score (the service's and the report document's one reading)."""
+    latest: dict[str, ScoredCall] = {}
+    for stored in await store.scores(since=since, until=until):
+        latest[stored.call.linkedid] = stored.call
+    return averages_by_agent(latest.values())

@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, tzinfo
 
 from pydantic import BaseModel
 
+from ivr.callbacks.domain import month_bounds
 from ivr.callbacks.service import CallbacksService
 from ivr.callbacks.store import CallbackStore
 from ivr.config import HotlineConfig
@@ -42,9 +44,16 @@ class DissatisfiedTable(BaseModel):
 async def dissatisfied_rows(
     callbacks: CallbacksService, orders: OrderStore, year: int, month: int
 ) -> list[DissatisfiedRow]:
-    zone = callbacks.zone()
+    start, end = month_bounds(year, month, callbacks.zone())
+    return await dissatisfied_between(callbacks.store, orders, start, end, callbacks.zone())
+
+
+async def dissatisfied_between(
+    store: CallbackStore, orders: OrderStore, start: datetime, end: datetime, zone: tzinfo
+) -> list[DissatisfiedRow]:
+    """The dissatisfied callbacks of the tasks whose calls arrived in [start, end)."""
     rows = []
-    for task in await callbacks.dissatisfied(year, month):
+    for task in await store.dissatisfied(start, end):
         answer = next(a for a in task.attempts if a.satisfaction is not None)
         order = await orders.get(task.order_id) if task.order_id is not None else None
         rows.append(DissatisfiedRow(

@@ -12,15 +12,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from ivr.auth.roles import mask_number
 from ivr.callbacks.store import CallbackStore, MonthCounts
 from ivr.config import HotlineConfig
+from ivr.domain.callback_cycle import callback_rate
 from ivr.domain.forecast import SLOTS, MonthForecast
+from ivr.domain.quality import AgentAverages
+from ivr.domain.spotcheck import QuarterScore, quarter_of, quarter_score
 from ivr.domain.staffing import staffing
 from ivr.journal.forecast import DEFAULT_WEEKS, days_forecast, read_history
 from ivr.journal.heatmap import weekday_hour
 from ivr.journal.queries import Report, day_range, month_range, report
 from ivr.journal.queue_times import QueueTimes, queue_times
 from ivr.journal.store import Store
+from ivr.orders.store import OrderStore
+from ivr.recording.service import month_averages
+from ivr.recording.store import RecordingStore
+from ivr.reporting.dissatisfied import DissatisfiedRow, dissatisfied_between
+from ivr.spotchecks.store import SpotCheckStore
 
 Kind = Literal["week", "month"]
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -49,6 +58,12 @@ class Document:
     lost: tuple[tuple[int, ...], ...]  # busy + abandoned + failed, [weekday][hour]
     queue_times: QueueTimes
     callbacks: MonthCounts
+    orders_closed: int  # work orders closed in the period (结单量)
+    # 回访不满意: callbacks the customer was not happy with; callers masked, since documents
+    # are printed and passed on (the task id finds the rest)
+    dissatisfied: tuple[DissatisfiedRow, ...]
+    spot_checks: QuarterScore  # the quarter the period starts in (R8)
+    quality: tuple[AgentAverages, ...]  # listened scores of the period's calls, per agent
     forecast: MonthForecast
     days: tuple[DayComparison, ...]
     generated_at: datetime
@@ -60,8 +75,14 @@ class Document:
 
     @property
     def callback_rate(self) -> float | None:
+        """Of the callback tasks the period's calls owe, the share called back."""
         owed = self.callbacks.owed
         return self.callbacks.called_back / owed if owed else None
+
+    @property
+    def order_callback_rate(self) -> float | None:
+        """回访率 (R7): order callbacks made / work orders closed in the period."""
+        return callback_rate(self.callbacks.order_callbacks_made, self.orders_closed)
 
 
 def week_range(week: str) -> tuple[date, date]:
@@ -111,6 +132,8 @@ async def build_document(
     came_handled = result.tally.handled  # what came is staffed at the period's own pace
     handling = (result.tally.handling_ms_sum / came_handled / 1000 if came_handled
                 else forecast.assumptions.handling_seconds)
+    callbacks, orders = CallbackStore(store.engine), OrderStore(store.engine)
+    quarter = quarter_of(start, zone)
     comparisons = await asyncio.to_thread(
         compare, forecast, actual.agent_calls, days, handling, config
     )
@@ -124,7 +147,17 @@ async def build_document(
         offered=grids.offered,
         lost=grids.lost,
         queue_times=await queue_times(store, result.start, result.end, line),
-        callbacks=await CallbackStore(store.engine).month_counts(start, end),
+        callbacks=await callbacks.month_counts(start, end),
+        orders_closed=await orders.closed_between(start, end),
+        dissatisfied=tuple(
+            row.model_copy(update={"caller": mask_number(row.caller)})
+            for row in await dissatisfied_between(callbacks, orders, start, end, zone)
+        ),
+        spot_checks=quarter_score(quarter, [
+            (check.checker, check.connection_score)
+            for check in await SpotCheckStore(store.engine).of_quarter(quarter)
+        ]),
+        quality=tuple(await month_averages(RecordingStore(store.engine), start, end)),
         forecast=forecast,
         days=comparisons,
         generated_at=now or datetime.now(UTC),

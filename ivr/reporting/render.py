@@ -67,6 +67,15 @@ def text(document: Document) -> str:
         f"callback tasks of the period's calls: owed {c.owed}, called back {c.called_back}, "
         f"rate {percent(document.callback_rate)} (anonymous callers apart: {c.anonymous}); "
         f"attempts made {c.attempts}",
+        f"work orders closed {document.orders_closed}, order callbacks made "
+        f"{c.order_callbacks_made}: callback rate (回访率) {percent(document.order_callback_rate)}",
+        "",
+        f"dissatisfied callbacks (回访不满意): {len(document.dissatisfied)}",
+        *(f"  {row.called_at} {row.caller} {row.service or '-'} order {row.order_id or '-'} "
+          f"{row.department or '-'} {row.satisfaction_note or '-'}"
+          for row in document.dissatisfied),
+        "",
+        *_spot_text(document),
         "",
         "forecast against what happened (calls for an agent; peak agents by Erlang C):",
         "day          forecast   came  peak agents forecast / for what came",
@@ -75,6 +84,17 @@ def text(document: Document) -> str:
         lines.append(f"{d.day.isoformat()} {WEEKDAYS[d.day.weekday()]} {d.forecast_calls:8.1f} "
                      f"{d.actual_calls:6d}  {d.forecast_peak_agents:>11} / {d.actual_peak_agents}")
     return "\n".join(lines)
+
+
+def _spot_text(document: Document) -> list[str]:
+    spot = document.spot_checks
+    lines = [f"spot checks {spot.quarter} (connection part, of 20): quarter score "
+             f"{'-' if spot.score is None else f'{spot.score:g}'} from {len(spot.checkers)} "
+             "checker(s)"]
+    lines += [f"  {c.checker}: {c.score:g} over {c.checks} check(s)" for c in spot.checkers]
+    lines.append(f"quality scores (listened, of 80) of {len(document.quality)} agent(s):")
+    lines += [f"  {a.agent}: {a.total:g} over {a.calls} call(s)" for a in document.quality]
+    return lines
 
 
 def _grid_text(grid: tuple[tuple[int, ...], ...]) -> list[str]:
@@ -162,7 +182,20 @@ def as_json(document: Document) -> dict[str, Any]:
             "rate": document.callback_rate,
             "attempts": document.callbacks.attempts,
             "anonymous": document.callbacks.anonymous,
+            "orders_closed": document.orders_closed,
+            "order_callbacks_made": document.callbacks.order_callbacks_made,
+            "order_rate": document.order_callback_rate,
+            "dissatisfied": document.callbacks.dissatisfied,
         },
+        "dissatisfied": [row.model_dump() for row in document.dissatisfied],
+        "spot_checks": {
+            "quarter": document.spot_checks.quarter,
+            "score": document.spot_checks.score,
+            "checkers": [{"checker": c.checker, "checks": c.checks, "score": c.score}
+                         for c in document.spot_checks.checkers],
+        },
+        "quality": [{"agent": a.agent, "calls": a.calls, "items": a.items, "total": a.total}
+                    for a in document.quality],
         "forecast": {
             "handling_seconds": document.forecast.assumptions.handling_seconds,
             "history_days": document.forecast.assumptions.history_days,
@@ -208,6 +241,15 @@ def as_csv(document: Document) -> str:
         writer.writerow(("voicemails", key, "", value))
     for key, value in data["callbacks"].items():
         writer.writerow(("callbacks", key, "", "" if value is None else value))
+    for row in data["dissatisfied"]:
+        writer.writerow(("dissatisfied", row["task"], row["caller"], row["satisfaction_note"]))
+    spot = data["spot_checks"]
+    writer.writerow(("spot_checks", spot["quarter"], "score",
+                     "" if spot["score"] is None else spot["score"]))
+    for checker in spot["checkers"]:
+        writer.writerow(("spot_checks", spot["quarter"], checker["checker"], checker["score"]))
+    for agent in data["quality"]:
+        writer.writerow(("quality", agent["agent"], "total", agent["total"]))
     for day in data["forecast"]["days"]:
         for key in ("forecast_calls", "actual_calls", "forecast_peak_agents",
                     "actual_peak_agents"):

@@ -100,6 +100,7 @@ class Ports:
     oncall2: int = field(default_factory=free_port)
     carrier: int = field(default_factory=free_port)  # a SIPp UAS playing the carrier
     rtp_start: int = 0
+    rtp_width: int = 100  # RTP ports: two per channel
 
     def __post_init__(self) -> None:
         # a block of RTP ports between the tests' own band and the kernel's ephemeral range
@@ -130,7 +131,7 @@ def render_test_config(ports: Ports, data_dir: Path, **overrides: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE))
     return env.get_template("hotline.test.toml.j2").render(
         sip_port=ports.sip, http_port=ports.http, ami_port=ports.ami,
-        rtp_start=ports.rtp_start, rtp_end=ports.rtp_start + 99,
+        rtp_start=ports.rtp_start, rtp_end=ports.rtp_start + ports.rtp_width - 1,
         service_port=ports.service, fastagi_port=ports.fastagi, data_dir=data_dir,
         agent1_port=ports.agent1, agent2_port=ports.agent2,
         oncall1_port=ports.oncall1, oncall2_port=ports.oncall2, carrier_port=ports.carrier,

@@ -171,3 +171,45 @@ async def test_an_order_closed_elsewhere_gets_its_task_at_the_catch_up(api: Harn
     assert await catch_up_order_callbacks(ctx.orders, ctx.callbacks) == 0
     task = (await api.get(f"/api/callbacks/order-{order.id}")).json()
     assert (task["reason"], task["order_id"]) == ("work_order", order.id)
+
+
+async def test_the_month_document_shows_the_rate_the_dissatisfied_and_the_spot_checks(
+    api: Harness,
+) -> None:
+    """The monthly report document (R7, R8): 回访率 over the orders closed in the month,
+    the dissatisfaction table with callers masked (documents are printed and passed on),
+    and the quarter's spot-check score once three checkers have checked."""
+    first = await close(api, "c-answered-1")
+    await close(api, "c-emergency")
+    clock(api).at = NOW + timedelta(hours=5)
+    reached = await api.post(
+        f"/api/callbacks/{first['linkedid']}/attempts",
+        json={"result": "reached", "satisfaction": "dissatisfied",
+              "satisfaction_note": "维修员迟到两小时"},
+    )
+    assert reached.status_code == 201, reached.text
+    for checker, dials in (("甲", ["person"]), ("乙", ["busy", "person"]), ("丙", ["ivr"])):
+        entered = await api.post("/api/spotchecks", Role.supervisor, json={
+            "checker": checker,
+            "dials": [{"at": f"2026-12-03T1{n}:00:00+08:00", "result": result}
+                      for n, result in enumerate(dials)],
+        })
+        assert entered.status_code == 201, entered.text
+    document = await api.get("/api/reports/document?month=2026-12&format=json",
+                             Role.supervisor)
+    assert document.status_code == 200, document.text
+    data = document.json()
+    callbacks = data["callbacks"]
+    assert (callbacks["orders_closed"], callbacks["order_callbacks_made"]) == (2, 1)
+    assert callbacks["order_rate"] == pytest.approx(1 / 2)
+    (row,) = data["dissatisfied"]
+    assert (row["caller"], row["department"], row["satisfaction_note"]) == (
+        "138****8000", "维修部", "维修员迟到两小时")
+    spot = data["spot_checks"]
+    assert spot["quarter"] == "2026Q4"
+    assert {c["checker"]: c["score"] for c in spot["checkers"]} == {"甲": 20, "乙": 16, "丙": 20}
+    assert spot["score"] == pytest.approx(56 / 3, abs=0.01)
+    text = (await api.get("/api/reports/document?month=2026-12&format=text",
+                          Role.supervisor)).text
+    assert "callback rate (回访率) 50.00%" in text
+    assert "dissatisfied callbacks (回访不满意): 1" in text and "13812348000" not in text

@@ -74,3 +74,55 @@ def test_the_callers_hangup_is_the_calls_end(tmp_path: Path) -> None:
     events = call_events("100.0", read_cel(path, 0).rows, [])
     ended = [e for e in events if e.kind is EventKind.call_ended]
     assert len(ended) == 1 and ended[0].data == {"cause": "16"}
+
+
+def step_line(step: str, at: str) -> str:
+    return cel_line(eventtype="HotlineJournal", eventenum="USER_DEFINED",
+                    userdeftype="HotlineJournal", eventtime=at,
+                    eventextra=json.dumps({"extra": step}))
+
+
+def voicemail_call(path: Path, message_bytes: int) -> list[EventKind]:
+    path.write_text(
+        step_line(STEP, "100.26")
+        + step_line("Kind: voicemail_recording|Line: main|TalkDetect: 1|At: 104.0", "104.0")
+        + step_line(f"Kind: voicemail_recorded|Line: main|File: /v/1.wav|Bytes: "
+                    f"{message_bytes}|Urgent: 0|At: 111.0", "111.0"))
+    return [e.kind for e in call_events("100.0", read_cel(path, 0).rows, [])]
+
+
+def test_a_message_with_sound_in_it_is_the_talk_asterisk_detected(tmp_path: Path) -> None:
+    """TALK_DETECT reports talking from the first voice frame read after the beep, and
+    Record writes every such frame: a message with sound is a voicemail with speech."""
+    kinds = voicemail_call(tmp_path / "cel.json", 44 + 16000 * 6)
+    assert kinds.count(EventKind.voicemail_speech) == 1
+
+
+def test_an_empty_message_is_no_talk(tmp_path: Path) -> None:
+    kinds = voicemail_call(tmp_path / "cel.json", 44)
+    assert EventKind.voicemail_speech not in kinds
+
+
+def test_an_agent_leg_the_queue_never_rang_is_no_ring_attempt(tmp_path: Path) -> None:
+    """A leg whose call failed at once (no media port) is in CEL, but AMI never said
+    AgentCalled: the record must not invent a ring attempt for it."""
+    path = tmp_path / "cel.json"
+    caller = {"uniqueid": "100.0", "linkedid": "100.0"}
+    failed = {"uniqueid": "100.1", "linkedid": "100.0", "channame": "PJSIP/agent1-00000001"}
+    rung = {"uniqueid": "100.2", "linkedid": "100.0", "channame": "PJSIP/agent2-00000002"}
+    path.write_text(
+        step_line(STEP, "100.26")
+        + cel_line(eventtype="APP_START", eventtime="101.0", appname="Queue",
+                   appdata="hotline,,,,60", **caller)
+        + cel_line(eventtype="CHAN_START", eventtime="101.10", **failed)
+        + cel_line(eventtype="HANGUP", eventtime="101.11",
+                   eventextra=json.dumps({"hangupcause": 58}), **failed)
+        + cel_line(eventtype="CHAN_START", eventtime="101.20", **rung)
+        + cel_line(eventtype="HANGUP", eventtime="104.20",
+                   eventextra=json.dumps({"hangupcause": 16}), **rung)
+        + cel_line(eventtype="HANGUP", eventtime="104.21", **caller))
+    queue = tmp_path / "queue_log"
+    queue.write_text("104|100.0|hotline|agent2|RINGCANCELED|3000\n")
+    events = call_events("100.0", read_cel(path, 0).rows, read_queue_log(queue, 0).rows)
+    rang = [e.data["leg"] for e in events if e.kind is EventKind.agent_ring_started]
+    assert rang == ["100.2"]

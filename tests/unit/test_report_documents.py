@@ -251,3 +251,29 @@ async def test_the_exporters_weekday_hour_grid_is_the_documents(tmp_path: Path) 
         document = await build_document(api.store, config, "month", "2026-11")
         lost = document.lost[1][10]
         assert values[("10", "lost", "all", "Tue")] == lost > 0
+
+
+def test_the_month_shows_the_quality_scores_of_its_calls(seeded: Path) -> None:
+    """Listened scores (R8's 80 points) of the month's calls, per agent, latest score of a
+    call counting once; a call of another month is not in it."""
+    from ivr.domain.quality import ScoredCall, Scores
+    from ivr.recording.store import RecordingStore
+
+    config = load_config(seeded)
+
+    async def score() -> None:
+        store = open_store(config)
+        scores = RecordingStore(store.engine)
+        november, december = T0, T0 + timedelta(days=40)
+        for linkedid, at, points in (("d3-pm-0", november, 15), ("d3-pm-0", november, 17),
+                                     ("d4-pm-0", november, 19), ("later", december, 1)):
+            call = ScoredCall(linkedid, "agent1", at, Scores(points, points, points, points))
+            await scores.add_score(call, by="supervisor", at=at, remarks="")
+        await store.close()
+
+    asyncio.run(score())
+    data = json.loads(run("report", "--month", "2026-11", "--format", "json", "-c",
+                          str(seeded)))
+    (agent,) = data["quality"]
+    assert (agent["agent"], agent["calls"]) == ("agent1", 2)
+    assert agent["items"]["attitude"] == 18.0 and agent["total"] == 72.0
