@@ -105,12 +105,18 @@ class JournalWriter:
             if self._closed:
                 self._spool_now([clean])
                 return
-            try:
-                self._queue.put_nowait(clean)
-            except asyncio.QueueFull:
+            if not self._enqueue(clean):
                 self._spool_now([clean])
         except Exception:  # call control must never see the journal fail
             log.exception("journal.emit_failed", linkedid=getattr(event, "linkedid", "?"))
+
+    def _enqueue(self, event: JournalEvent) -> bool:
+        """Queue an event for the writer; False when the queue is full (it is spooled)."""
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
 
     @property
     def queue_depth(self) -> int:

@@ -28,7 +28,7 @@ import structlog
 from ivr.domain.events import JournalEvent
 from ivr.journal.spool import Spool
 from ivr.journal.store import Store
-from ivr.journal.writer import JournalWriter, WriterStats, sanitized
+from ivr.journal.writer import JournalWriter, WriterStats
 
 log = structlog.get_logger(__name__)
 
@@ -102,25 +102,12 @@ class ThreadedJournalWriter(JournalWriter):
 
     # -- what call control sees -------------------------------------------------------
 
-    def emit(self, event: JournalEvent) -> None:
-        """Hand an event to the journal. Never blocks, never raises."""
+    def _enqueue(self, event: JournalEvent) -> bool:
         try:
-            self._stats.received += 1
-            clean = sanitized(event)
-            if clean is None:
-                self._reject([event])
-                return
-            if self._stats.last_event_at is None or clean.at > self._stats.last_event_at:
-                self._stats.last_event_at = clean.at
-            if self._closed:
-                self._spool_now([clean])
-                return
-            try:
-                self._inbox.put_nowait(clean)
-            except queue.Full:
-                self._spool_now([clean])
-        except Exception:  # call control must never see the journal fail
-            log.exception("journal.emit_failed", linkedid=getattr(event, "linkedid", "?"))
+            self._inbox.put_nowait(event)
+        except queue.Full:
+            return False
+        return True
 
     @property
     def queue_depth(self) -> int:
