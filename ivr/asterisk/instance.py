@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from ivr.asterisk.sandbox import AsteriskInstall
+from ivr.processes import stop_group
 from ivr.secrets import basic_auth
 
 SUBDIRS = (
@@ -133,16 +132,7 @@ class AsteriskProcess:
         return await cli(self.instance, command)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        if not self.process or self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            await self.process.wait()
+        await stop_group(self.process, timeout)
 
 
 def start_detached(instance: Instance) -> subprocess.Popen[bytes]:

@@ -7,15 +7,13 @@ disabled, and this process never touches it (its own config, runtime dir and por
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
-import signal
 import socket
 import uuid
 from pathlib import Path
 
 from ivr.config import HotlineConfig
+from ivr.processes import stop_group
 from ivr.proxy.render import ProxyFiles, render_proxy
 
 
@@ -106,16 +104,7 @@ class KamailioProcess:
             await asyncio.sleep(0.1)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        if not self.process or self.process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            await self.process.wait()
+        await stop_group(self.process, timeout)
 
 
 def sip_ping(host: str, port: int, timeout: float = 0.5) -> bool:
