@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from importlib import resources
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -21,7 +20,7 @@ from pydantic import Field, StrictBool
 
 from ivr.api.context import Agent, Ctx
 from ivr.api.resources.orders import OrderOut, actor
-from ivr.api.resources.wallboard import PAGE_HEADERS
+from ivr.api.resources.wallboard import PAGE_HEADERS, page_asset
 from ivr.api.schemas import AUTH, In, problem
 from ivr.orders.desk import desk_view
 from ivr.orders.domain import ADDRESS_MAX, TEXT_MAX, Urgency
@@ -34,6 +33,7 @@ ASSETS = {
     "desk.html": "text/html; charset=utf-8",
     "desk.js": "text/javascript; charset=utf-8",
     "desk.css": "text/css; charset=utf-8",
+    "sse.js": "text/javascript; charset=utf-8",
 }
 DESK_HEADERS = {
     **PAGE_HEADERS,
@@ -44,7 +44,7 @@ DESK_HEADERS = {
 
 
 def _asset(name: str) -> bytes:
-    return resources.files("ivr.api").joinpath("static", "desk", name).read_bytes()
+    return page_asset("desk", name)
 
 
 @router.get("/desk", include_in_schema=False)

@@ -32,7 +32,9 @@ ASSETS = {
     "wallboard.html": "text/html; charset=utf-8",
     "wallboard.js": "text/javascript; charset=utf-8",
     "wallboard.css": "text/css; charset=utf-8",
+    "sse.js": "text/javascript; charset=utf-8",
 }
+COMMON = frozenset({"sse.js"})  # one file the built-in pages share (static/common)
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -42,8 +44,14 @@ PAGE_HEADERS = {
 }
 
 
+def page_asset(page: str, name: str) -> bytes:
+    """A built-in page's file: its own, or one the pages share."""
+    folder = "common" if name in COMMON else page
+    return resources.files("ivr.api").joinpath("static", folder, name).read_bytes()
+
+
 def _asset(name: str) -> bytes:
-    return resources.files("ivr.api").joinpath("static", "wallboard", name).read_bytes()
+    return page_asset("wallboard", name)
 
 
 @router.get("/wallboard", include_in_schema=False)

@@ -75,49 +75,13 @@ function draw(board) {
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 }
 
-async function follow(secret) {
-  const response = await fetch("/api/wallboard/stream", {
-    headers: { Authorization: "Bearer " + secret, Accept: "text/event-stream" },
-    cache: "no-store",
-  });
-  if (response.status === 401 || response.status === 403) {
-    sessionStorage.removeItem("hotline-token");
-    document.getElementById("login").hidden = false;
-    return false;
-  }
-  if (!response.ok || !response.body) throw new Error("stream: " + response.status);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return true;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
-      if (data.length) draw(JSON.parse(data.join("\n")));
-    }
-  }
-}
-
 async function main() {
   const secret = token();
   if (!secret) {
     document.getElementById("login").hidden = false;
     return;
   }
-  for (;;) {
-    try {
-      if (!(await follow(secret))) return;
-    } catch (error) {
-      const status = document.getElementById("status");
-      status.textContent = "reconnecting…";
-      status.className = "status down";
-    }
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-  }
+  await followEvents("/api/wallboard/stream", secret, "hotline-token", draw);
 }
 
 main();
