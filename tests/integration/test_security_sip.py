@@ -99,8 +99,8 @@ async def test_the_public_context_reaches_only_the_hotline_numbers(
     }
     lines = {line.number for line in fresh.config.lines}
     assert lines <= extensions
-    assert extensions - lines <= {"19999", "199991", "s", "i", "h", "_[0-9A-Za-z#*+]",
-                                  "_[0-9A-Za-z#*+]."}
+    bench = {"19999", "199991", "199992", "199993"}  # the test's bench line and baselines
+    assert extensions - lines <= bench | {"s", "i", "h", "_[0-9A-Za-z#*+]", "_[0-9A-Za-z#*+]."}
     assert "Dial(" not in shown
 
 
