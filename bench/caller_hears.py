@@ -458,9 +458,17 @@ def verdict(runs: list[dict[str, Any]], rate: int) -> dict[str, Any]:
     }
 
 
+def _load_range(result: dict[str, Any]) -> str:
+    loads = [run["load_average_1m"] for db in result["databases"] for run in db["runs"]
+             if run.get("load_average_1m") is not None]
+    if not loads:
+        return "load unknown"
+    return f"load average {min(loads):g}-{max(loads):g} during the runs"
+
+
 def readme_table(result: dict[str, Any]) -> str:
     lines = [
-        f"Measured {result['when']} on this machine (2 cores, shared with other test runs), "
+        f"Measured {result['when']} on this machine (2 cores, {_load_range(result)}), "
         f"{result['asterisk']}; {result['seconds']:g} s of calls per line and rate, callers "
         f"sending G.711 from the answer, key {KEY} at {KEY_MS} ms, hang-up at {HOLD_MS} ms. "
         "Silence = 200 OK -> first RTP packet of the first prompt (loopback capture); "
