@@ -301,7 +301,7 @@ class Bench:
         ))
         argv = [
             "sipp", f"127.0.0.1:{self.ports.sip}", "-sf", scenario.name, "-s", number,
-            "-i", "127.0.0.1", "-p", str(sipp.free_port()), "-mp", str(sipp.free_port()),
+            "-i", "127.0.0.1", "-p", str(sipp.free_port()), "-mp", str(sipp.free_media_ports()),
             "-m", str(calls), "-r", str(rate), "-l", "2000", "-nostdin",
             "-trace_err", "-error_file", f"{name}_errors.log", "-timeout", "300s",
             "-timeout_error", "-recv_timeout", "20000",

@@ -50,7 +50,7 @@ from ivr.durable.reconcile import CEL_CHECKPOINT
 from ivr.journal.service import open_store
 from tests.integration.cli_process import CliProcess
 from tests.integration.harness import Ports
-from tests.integration.sipp import PCAPS, free_port, sipp_binary
+from tests.integration.sipp import PCAPS, free_media_ports, free_port, sipp_binary
 
 HERE = Path(__file__).parent
 _env = jinja2.Environment(
@@ -205,12 +205,12 @@ class MixRun:
         for ring_ms, port in zip(AGENT_RING_MS, self.agent_ports, strict=True):
             self.phones.append(await _sipp(
                 self.sipp_dir, f"agents-{ring_ms}", "mix_phone.xml.j2",
-                ["-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port())],
+                ["-i", "127.0.0.1", "-p", str(port), "-mp", str(free_media_ports())],
                 name=f"agents ringing {ring_ms} ms", ring_ms=ring_ms,
             ))
         self.phones.append(await _sipp(
             self.sipp_dir, "oncall", "mix_phone.xml.j2",
-            ["-i", "127.0.0.1", "-p", str(self.ports.oncall1), "-mp", str(free_port())],
+            ["-i", "127.0.0.1", "-p", str(self.ports.oncall1), "-mp", str(free_media_ports())],
             name="night on-call", ring_ms=ONCALL_RING_MS,
         ))
 
@@ -253,7 +253,7 @@ class MixRun:
                 caller = await _sipp(
                     self.sipp_dir, f"w{wave}-{kind.name}", "mix_caller.xml.j2",
                     [f"127.0.0.1:{self.ports.sip}", "-s", "95007", "-i", "127.0.0.1",
-                     "-p", str(free_port()), "-mp", str(free_port()),
+                     "-p", str(free_port()), "-mp", str(free_media_ports()),
                      "-m", str(count), "-r", str(per_10s), "-rp", "10000",
                      "-l", str(max(100, count))],
                     kind=kind.name, prefix=prefix, digit=kind.digit, digit_after_ms=1500,

