@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import BigInteger, ColumnElement, Table, cast, delete, func, select
+from sqlalchemy import BigInteger, ColumnElement, Table, and_, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -571,20 +571,7 @@ class Store:
     ) -> dict[tuple[str, str, str], tuple[int, int]]:
         """`ring_stats` of a whole local month (see `month_of`), from the monthly rollup."""
         t = ring_month_table
-        query = (
-            select(t.c.who, t.c.role, t.c.result, func.sum(t.c.attempts), func.sum(t.c.ring_ms_sum))
-            .where(t.c.month == month)
-            .group_by(t.c.who, t.c.role, t.c.result)
-        )
-        if line is not None:
-            query = query.where(t.c.line == line)
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(query)
-            return {
-                (who, role, result): (int(n), int(ms))
-                for who, role, result, n, ms in rows
-                if n or ms
-            }
+        return await self._ring_sums(t, t.c.month == month, line)
 
     def _epoch(self, column: ColumnElement[Any]) -> ColumnElement[int]:
         """Seconds since 1970 of a stored UTC time, as an integer, in SQL."""
@@ -598,9 +585,18 @@ class Store:
         """Ring attempts of calls that arrived in [start, end), by (who, role, result):
         (attempts, milliseconds rung)."""
         t = ring_stats_table
+        return await self._ring_sums(
+            t, and_(t.c.bucket_start >= start, t.c.bucket_start < end), line
+        )
+
+    async def _ring_sums(
+        self, t: Table, where: ColumnElement[bool], line: str | None
+    ) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """Ring attempts and milliseconds rung by (who, role, result), summed over the
+        rows of a ring rollup that `where` selects."""
         query = (
             select(t.c.who, t.c.role, t.c.result, func.sum(t.c.attempts), func.sum(t.c.ring_ms_sum))
-            .where(t.c.bucket_start >= start, t.c.bucket_start < end)
+            .where(where)
             .group_by(t.c.who, t.c.role, t.c.result)
         )
         if line is not None:
