@@ -187,6 +187,7 @@ def test_the_dashboard_covers_what_supervisors_watch() -> None:
         "hotline_voicemails_empty_total",
         "hotline_refused_total",
         "hotline_callbacks_owed",
+        "hotline_calls_shed_total",
     ):
         assert needed in text, needed
 
