@@ -148,14 +148,27 @@ def start_detached(instance: Instance) -> subprocess.Popen[bytes]:
         )
 
 
-async def cli(instance: Instance, command: str) -> str:
-    """Run an Asterisk CLI command through the instance's control socket."""
+async def cli(instance: Instance, command: str, timeout: float = 60.0) -> str:
+    """Run an Asterisk CLI command through the instance's control socket.
+
+    An Asterisk that accepts the connection and never answers (stuck in a shutdown)
+    would hold the caller forever: after `timeout` the client is killed and
+    TimeoutError raised."""
     proc = await asyncio.create_subprocess_exec(
         *instance.command("-rx", command),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await proc.communicate()
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise TimeoutError(
+            f"Asterisk gave no answer to {command!r} in {timeout:g} s "
+            f"(control socket {instance.host})"
+        ) from None
     return out.decode(errors="replace")
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import math
 import os
 import re
@@ -36,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -167,6 +168,7 @@ class MixRun:
     callers: list[SippProcess] = field(default_factory=list)
     faults: list[FaultRecord] = field(default_factory=list)
     started: float = 0.0  # monotonic: the first call
+    stuck: list[str] = field(default_factory=list)  # what kept the run from going on
     services_started: int = 0
 
     def __post_init__(self) -> None:
@@ -335,13 +337,22 @@ class MixRun:
             await admin.close()
         return f"{ended} sessions ended, connections refused for {seconds:.0f} s"
 
-    async def restart_asterisk(self) -> str:
+    async def restart_asterisk(self, drain_timeout: float = 120.0) -> str:
         """`core restart gracefully`: Asterisk takes no new call, lets those in progress
-        end, restarts; the run waits until the service is connected to the new one."""
+        end, restarts; the run waits until the service is connected to the new one.
+
+        No caller of the mix holds longer than 20 s: calls that have not drained after
+        `drain_timeout` are stuck (a caller left with nobody driving the call), which is
+        recorded as the fault's outcome (`STUCK`) and ends the restart at once."""
         instance = self.instance
         before = _uptime(await cli(instance, "core show uptime seconds"))
         began = time.monotonic()
-        await cli(instance, "core restart gracefully")  # returns once the calls drained
+        try:  # returns once the calls drained
+            await cli(instance, "core restart gracefully", timeout=drain_timeout)
+        except TimeoutError:
+            left = await cli(instance, "core show channels concise", timeout=10)
+            await cli(instance, "core restart now", timeout=30)
+            self.stuck.append(f"not drained in {drain_timeout:.0f} s:\n{left}")
         drained = time.monotonic() - began
         while time.monotonic() - began < 300:
             await asyncio.sleep(0.2)
@@ -729,23 +740,54 @@ class Segment:
     restart_asterisk_after: bool = False
 
 
+T = TypeVar("T")
+FAULT_TIMEOUT = 300.0  # the longest a fault and the recovery it waits for may take
+PACE_SLACK = 60.0  # how far a wave's SIPp pace may drift behind its schedule
+
+
 async def run_plan(run: MixRun, rate: float, segments: list[Segment]) -> None:
     """Place the mix segment by segment, throwing each segment's faults at their time;
-    returns once every caller has finished."""
+    returns once every caller has finished. Every wait is bounded: a fault that does not
+    come back, or callers that stop placing, end the plan with what was seen
+    (`run.stuck`, and each task's stack) instead of a run that never ends."""
     for index, segment in enumerate(segments, start=1):
         began = time.monotonic()
         callers = await run.wave(index, rate, segment.seconds)
 
         async def throw(fault: Fault, began: float = began) -> None:
             await asyncio.sleep(max(0.0, fault.at - (time.monotonic() - began)))
-            await run.fault(fault.name, lambda: fault.action(run))
+            await within(FAULT_TIMEOUT, fault.name, run.fault(fault.name,
+                                                              lambda: fault.action(run)))
 
         await asyncio.gather(*(throw(fault) for fault in segment.faults))
         await asyncio.sleep(max(0.0, segment.seconds - (time.monotonic() - began)))
-        while any(c.process.returncode is None and c.placed() < c.calls for c in callers):
-            await asyncio.sleep(0.2)  # SIPp's pace drifts: the wave's last calls
+        deadline = began + segment.seconds + PACE_SLACK
+        while waiting := [c for c in callers if c.process.returncode is None
+                          and c.placed() < c.calls]:
+            if time.monotonic() > deadline:  # SIPp stopped placing: say so, go on
+                run.stuck += [f"{c.name} placed {c.placed()} of {c.calls}" for c in waiting]
+                break
+            await asyncio.sleep(0.5)  # SIPp's pace drifts: the wave's last calls
         if segment.restart_asterisk_after:
-            await run.fault("asterisk graceful restart", run.restart_asterisk)
+            await within(FAULT_TIMEOUT, "asterisk graceful restart",
+                         run.fault("asterisk graceful restart", run.restart_asterisk))
         elif index == len(segments):
             await run.finish(callers)
     await run.finish(run.callers)
+
+
+async def within(seconds: float, what: str, awaitable: Awaitable[T]) -> T:
+    """`awaitable`, or an AssertionError after `seconds` that names `what` and shows
+    where every task of the loop was waiting."""
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done in {seconds:.0f} s\n{task_stacks()}") from None
+
+
+def task_stacks() -> str:
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if not task.done():
+            task.print_stack(limit=8, file=out)
+    return out.getvalue()

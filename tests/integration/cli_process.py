@@ -70,7 +70,11 @@ class CliProcess:
 
     async def exit_code(self, timeout: float = 60.0) -> int:
         await asyncio.wait_for(self.process.wait(), timeout)
-        await asyncio.gather(*self._readers)
+        # a child it left running (killed with SIGKILL, it could not stop them) may hold
+        # its pipes open: what was said until then is enough
+        _, holding = await asyncio.wait(self._readers, timeout=10)
+        for reader in holding:
+            reader.cancel()
         return int(self.process.returncode or 0)
 
     def send(self, signum: int) -> None:
