@@ -17,6 +17,7 @@ lock enforces it; on PostgreSQL two concurrent writers folding the same call cou
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -313,15 +314,7 @@ class Store:
             return list((await conn.execute(query)).scalars())
 
     async def _upsert_calls(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        insert = self._insert(calls_table)
-        replace_all = {
-            column.name: insert.excluded[column.name]
-            for column in calls_table.columns
-            if not column.primary_key
-        }
-        await conn.execute(
-            insert.on_conflict_do_update(index_elements=["linkedid"], set_=replace_all), rows
-        )
+        await conn.execute(_upsert(self.dialect, calls_table, ("linkedid",), replace=True), rows)
 
     async def _add_to_rollups(self, conn: AsyncConnection, changes: _RollupChanges) -> None:
         calls = [
@@ -350,22 +343,11 @@ class Store:
             (refused_totals_table, REFUSED_TOTAL_KEYS,
              _without_bucket(refused, REFUSED_TOTAL_KEYS)),
         ):
-            if not rows:
-                continue
-            insert = self._insert(table)
-            add = {
-                # counters add up; the day's weekday is a fact of the key, set as it is
-                column.name: insert.excluded[column.name]
-                if column.name == "weekday"
-                else column + insert.excluded[column.name]
-                for column in table.columns
-                if column.name not in keys
-            }
-            await conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=add), rows)
+            if rows:
+                await conn.execute(_upsert(self.dialect, table, tuple(keys)), rows)
 
     def _insert(self, table: Table) -> Any:
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        return dialect.insert(table)
+        return _insert_of(self.dialect, table)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -893,3 +875,25 @@ def _as_utc(value: datetime | str) -> datetime:
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _insert_of(dialect: str, table: Table) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, keys: tuple[str, ...], replace: bool = False) -> Any:
+    """The INSERT ... ON CONFLICT of `table` by `keys`: every other column replaced, or
+    (a rollup) added up. Built once per table: the writer runs it for every batch, and
+    building it (with its cache key) again each time cost it more than the rows did."""
+    insert = _insert_of(dialect, table)
+    others = [column for column in table.columns if column.name not in keys]
+    if replace:
+        set_ = {column.name: insert.excluded[column.name] for column in others}
+    else:  # counters add up; the day's weekday is a fact of the key, set as it is
+        set_ = {
+            column.name: insert.excluded[column.name] if column.name == "weekday"
+            else column + insert.excluded[column.name]
+            for column in others
+        }
+    return insert.on_conflict_do_update(index_elements=list(keys), set_=set_)

@@ -122,23 +122,37 @@ class OrdersService:
         start = since if since is not None else self.clock.now() - SYNC_WINDOW
         while True:
             records = await self.store.calls_without_order(start, CHUNK)
-            for record in records:
-                assert record.service is not None
-                order = order_for_call(
+            now = self.clock.now()
+            orders = [
+                order_for_call(
                     linkedid=record.linkedid, caller=record.caller, service=record.service,
-                    now=self.clock.now(), departments=departments,
+                    now=now, departments=departments,
                 )
-                try:
-                    await self.store.create(order, self.handoff, "order.created")
-                except OrderExists:
-                    continue  # an agent was quicker
-                created += 1
+                for record in records
+                if record.service is not None
+            ]
+            created += await self._create_for_calls(orders)
             if len(records) < CHUNK:
                 break
         if created:
             log.info("orders.synced", created=created)
             self._wrote()
         await self.count_open()
+        return created
+
+    async def _create_for_calls(self, orders: list[WorkOrder]) -> int:
+        """All in one transaction; if an agent took one of these calls' orders meanwhile
+        (the batch then fails on the unique call), one by one."""
+        stored = await self.store.create_for_calls(orders, self.handoff, "order.created")
+        if stored is not None:
+            return len(stored)
+        created = 0
+        for order in orders:
+            try:
+                await self.store.create(order, self.handoff, "order.created")
+            except OrderExists:
+                continue  # an agent was quicker
+            created += 1
         return created
 
     async def run_sync(self, every: float = SYNC_EVERY) -> None:

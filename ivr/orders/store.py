@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ivr.domain.record import CallRecord
@@ -115,6 +116,49 @@ class OrderStore:
             )
             stored = _with_id(order, int(inserted.scalar_one()))
             await self._write_messages(conn, stored, handoff(stored, event))
+        return stored
+
+    async def create_for_calls(
+        self, orders: Sequence[WorkOrder], handoff: Handoff, event: str
+    ) -> list[WorkOrder] | None:
+        """Store the orders of several calls and their hand-off messages in one
+        transaction, skipping calls that have an order already; the orders stored.
+
+        The service's sync opens hundreds at a time at busy hours: one statement for all
+        of them, not a transaction each, keeps that work short on the loop that drives
+        the calls. A call given an order meanwhile (an agent was quicker) makes the
+        whole batch fail on the unique linkedid: None, and the caller goes one by one."""
+        if not orders:
+            return []
+        try:
+            return await self._create_for_calls(orders, handoff, event)
+        except IntegrityError:
+            return None
+
+    async def _create_for_calls(
+        self, orders: Sequence[WorkOrder], handoff: Handoff, event: str
+    ) -> list[WorkOrder]:
+        async with self._writing() as conn:
+            linkedids = [order.linkedid for order in orders if order.linkedid is not None]
+            taken = set((await conn.execute(
+                select(OrderRow.linkedid).where(OrderRow.linkedid.in_(linkedids))
+            )).scalars())
+            new = [order for order in orders if order.linkedid not in taken]
+            if not new:
+                return []
+            inserted = await conn.execute(
+                orders_table.insert().returning(OrderRow.id, OrderRow.linkedid),
+                [_row(order) for order in new],
+            )
+            ids = {linkedid: int(order_id) for order_id, linkedid in inserted}
+            stored = [_with_id(order, ids[order.linkedid]) for order in new]
+            rows = [
+                _message_row(order, message)
+                for order in stored
+                for message in handoff(order, event)
+            ]
+            if rows:
+                await conn.execute(outbox_table.insert(), rows)
         return stored
 
     async def change(
@@ -278,16 +322,7 @@ class OrderStore:
     ) -> None:
         if not messages:
             return
-        now = order.updated_at or order.created_at
-        await conn.execute(outbox_table.insert(), [
-            {
-                "order_id": order.id, "event": m.event, "receiver": m.receiver,
-                "target": m.target[:300], "payload": m.payload, "created_at": now,
-                "attempts": 0, "next_at": now, "delivered_at": None, "dead_at": None,
-                "last_error": "",
-            }
-            for m in messages
-        ])
+        await conn.execute(outbox_table.insert(), [_message_row(order, m) for m in messages])
 
     async def _load(self, conn: AsyncConnection, query: Any) -> list[WorkOrder]:
         return [_order(row) for row in (await conn.execute(query)).mappings()]
@@ -322,6 +357,16 @@ def _row(order: WorkOrder) -> dict[str, Any]:
     if order.id:
         row["id"] = order.id
     return row
+
+
+def _message_row(order: WorkOrder, message: Message) -> dict[str, Any]:
+    now = order.updated_at or order.created_at
+    return {
+        "order_id": order.id, "event": message.event, "receiver": message.receiver,
+        "target": message.target[:300], "payload": message.payload, "created_at": now,
+        "attempts": 0, "next_at": now, "delivered_at": None, "dead_at": None,
+        "last_error": "",
+    }
 
 
 def _with_id(order: WorkOrder, order_id: int) -> WorkOrder:

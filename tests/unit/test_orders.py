@@ -209,3 +209,42 @@ async def test_orders_outbox_and_the_guard_on_every_backend(
         assert guard.refused()["task_limit"] == 1
     finally:
         await store.close()
+
+
+async def test_the_sync_opens_a_batch_of_orders_at_once_on_every_backend(
+    database: Database,
+) -> None:
+    """The sync's batch: one order per call with its hand-off messages, calls that have
+    an order skipped, and None (nothing stored) when a call's order appears between the
+    check and the insert, so the sync goes one by one."""
+    from ivr.orders.store import Message, OrderStore
+
+    def handoff(order: WorkOrder, event: str) -> list[Message]:
+        return [Message(event, "webhook", "http://127.0.0.1:9/hook", order.linkedid or "")]
+
+    def order_of(linkedid: str) -> WorkOrder:
+        return order_for_call(linkedid=linkedid, caller="13812348000", service="repair",
+                              now=T, departments={"repair": "维修部"})
+
+    store = database.store()
+    await store.migrate()
+    try:
+        orders = OrderStore(store.engine)
+        await orders.create(order_of("b2"), handoff, "order.created")  # an agent's, first
+        stored = await orders.create_for_calls(
+            [order_of(f"b{n}") for n in range(1, 5)], handoff, "order.created")
+        assert stored is not None
+        assert sorted(o.linkedid or "" for o in stored) == ["b1", "b3", "b4"]
+        for order in stored:
+            assert (await orders.of_call(order.linkedid or "")) == order  # ids as stored
+        payloads = sorted(m.payload for m in await orders.messages(limit=10))
+        assert payloads == ["b1", "b2", "b3", "b4"]  # each order once, with its hand-off
+        assert await orders.create_for_calls([order_of("b1")], handoff, "x") == []
+
+        # the insert meets an order of one of its calls (an agent's, stored between the
+        # check and the insert; here the batch names one call twice): nothing is stored
+        assert await orders.create_for_calls(
+            [order_of("b6"), order_of("b5"), order_of("b5")], handoff, "order.created") is None
+        assert await orders.of_call("b6") is None  # rolled back: the sync goes one by one
+    finally:
+        await store.close()
