@@ -2,10 +2,11 @@
 real journal (SQLite, then PostgreSQL), callers like real phones (G.711 audio from the
 answer, a key after 1 s, hang-up after 3 s), against two baselines in the same run.
 
-    .venv/bin/python bench/caller_hears.py [--rates 10,25,50] [--seconds 10]
-                                           [--db sqlite,postgresql]
+    .venv/bin/python bench/caller_hears.py [--rates 10,25,50] [--seconds 10] [--rounds 3]
+                                           [--db sqlite,postgresql] [--ramp 60,75,100]
 
-Lines, each called at each rate in turn:
+Lines, each called at each rate in turn (`--rounds` times, taking turns in alternating
+order; a line's figures are over the calls of all its rounds):
 
 - `ivr`: the hotline's IVR line (95007): answered in the dialplan, then the controller's
   greeting and menu over ARI;
@@ -26,6 +27,10 @@ Measured per call, from a loopback capture (tcpdump, read with dpkt) and the jou
   successful calls, and their outcomes;
 - CPU per call of the service process (this process: controller, AMI, journal writer,
   API), and of the minimal ARI app's process on its line.
+
+`--ramp` then calls the dialplan's menu line and the IVR line at each of its rates until
+the dialplan fails calls: the highest rate the dialplan sustains with media, and whether
+the IVR line failed more calls than the dialplan at any rate the dialplan sustained.
 
 Writes bench/results/caller_hears.json and the README table between the
 `bench:caller_hears` marks. Targets (issue 13): at 50 calls/s the IVR line's silence p50
@@ -222,14 +227,18 @@ class Bench:
     minimal_pid: int
     results: list[dict[str, Any]] = field(default_factory=list)
 
-    async def run(self, label: str, rate: int, seconds: float) -> dict[str, Any]:
+    async def run(self, label: str, rate: int, seconds: float, round_: int = 1
+                  ) -> dict[str, Any]:
+        """One line at one rate for `seconds`; the samples behind its figures are kept
+        under "_raw" (see `pooled`)."""
         calls = int(rate * seconds)
-        name = f"{label}-{rate}"
+        name = f"{label}-{rate}-{round_}"
         capture = Capture(self.workdir / f"{name}.pcap", self.ports.sip)
         await capture.start()
         started = datetime.now(UTC)
         cpu_before = _cpu_self()
         minimal_before = _cpu_of(self.minimal_pid)
+        shed_before = sum(self.hotline.calls_shed.values())
         loop_watch = LoopWatch()
         loop_watch.start()
         run = await self._sipp(name, LINES[label], calls, rate)
@@ -247,7 +256,7 @@ class Bench:
             if t.ok_at is not None and t.first_rtp_at is not None
         ]
         result: dict[str, Any] = {
-            "line": label, "rate": rate, "calls": calls, "sipp_exit": code,
+            "line": label, "rate": rate, "round": round_, "calls": calls, "sipp_exit": code,
             "successful": ok, "failed": failed, "capture": dropped.splitlines()[-1:],
             "answered_in_capture": sum(1 for t in traces.values() if t.ok_at is not None),
             "silence_after_answer": spread(silence),
@@ -255,6 +264,9 @@ class Bench:
             "load_average_1m": round(os.getloadavg()[0], 1),  # the machine is shared
             "service_loop_late": spread(loop_watch.late_ms),
             "service_gc_pauses": spread(loop_watch.gc_ms),
+            # calls the controller sent to the dialplan's own menu (overload protection)
+            "calls_shed": sum(self.hotline.calls_shed.values()) - shed_before,
+            "_raw": {"silence": silence, "late": loop_watch.late_ms, "gc": loop_watch.gc_ms},
         }
         if label == "minimal_ari":
             result["minimal_app_cpu_ms_per_call"] = round(minimal_cpu * 1000 / calls, 2)
@@ -262,7 +274,7 @@ class Bench:
             result.update(await self._journal(JOURNAL_LINE[label], started, traces, ok))
         if not os.environ.get("HOTLINE_KEEP"):
             capture.path.unlink()  # large; the numbers are kept
-        print(json.dumps(result), flush=True)
+        print(json.dumps(public(result)), flush=True)
         return result
 
     async def _journal(self, line: str, since: datetime, traces: dict[str, CallTrace],
@@ -288,6 +300,7 @@ class Bench:
             "outcomes": dict(outcomes),
             "key_to_queue_entry": spread(to_queue),
             "key_to_agent_ringing": spread(to_ring),
+            "_raw_journal": {"to_queue": to_queue, "to_ring": to_ring},
         }
 
     async def _sipp(self, name: str, number: str, calls: int, rate: int) -> sipp.SippRun:
@@ -308,6 +321,54 @@ class Bench:
         ]
         root = self.install.root if self.install.chrooted else None
         return await sipp._spawn(self.workdir, name, argv, root)
+
+
+def public(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's figures without the samples behind them."""
+    return {key: value for key, value in run.items() if not key.startswith("_raw")}
+
+
+def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one line at one rate as one run: the figures of all their calls
+    together (percentiles over every call's sample), and each round's own figures."""
+    if len(runs) == 1:
+        return public(runs[0])
+
+    def joined(group: str, key: str) -> list[float]:
+        return [value for run in runs for value in run.get(group, {}).get(key, [])]
+
+    def total(key: str) -> int | None:
+        values: list[int | None] = [run.get(key) for run in runs]
+        counted = [value for value in values if value is not None]
+        return sum(counted) if len(counted) == len(values) else None
+
+    out = public(runs[0])
+    out.pop("round", None)
+    out.update({
+        "rounds": len(runs), "calls": total("calls"), "successful": total("successful"),
+        "failed": total("failed"), "answered_in_capture": total("answered_in_capture"),
+        "calls_shed": total("calls_shed"),
+        "silence_after_answer": spread(joined("_raw", "silence")),
+        "service_loop_late": spread(joined("_raw", "late")),
+        "service_gc_pauses": spread(joined("_raw", "gc")),
+        "service_cpu_ms_per_call": round(statistics.fmean(
+            run["service_cpu_ms_per_call"] for run in runs), 2),
+        "load_average_1m": max(run["load_average_1m"] for run in runs),
+        "per_round": [public(run) for run in runs],
+    })
+    if "journal_records" in out:
+        out["journal_records"] = total("journal_records")
+        out["journal_complete"] = all(run["journal_complete"] for run in runs)
+        outcomes: Counter[str] = Counter()
+        for run in runs:
+            outcomes.update(run["outcomes"])
+        out["outcomes"] = dict(outcomes)
+        out["key_to_queue_entry"] = spread(joined("_raw_journal", "to_queue"))
+        out["key_to_agent_ringing"] = spread(joined("_raw_journal", "to_ring"))
+    if "minimal_app_cpu_ms_per_call" in out:
+        out["minimal_app_cpu_ms_per_call"] = round(statistics.fmean(
+            run["minimal_app_cpu_ms_per_call"] for run in runs), 2)
+    return out
 
 
 class LoopWatch:
@@ -363,7 +424,8 @@ def _cpu_of(pid: int) -> float:
 
 
 async def bench_database(database: str, install: AsteriskInstall, rates: list[int],
-                         seconds: float, lines: list[str]) -> dict[str, Any]:
+                         seconds: float, lines: list[str],
+                         ramp: list[int] | None = None, rounds: int = 1) -> dict[str, Any]:
     root_tmp = install.root / "tmp" if install.chrooted else Path(tempfile.gettempdir())
     root_tmp.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="hotline-hears-", dir=root_tmp))
@@ -409,10 +471,18 @@ async def bench_database(database: str, install: AsteriskInstall, rates: list[in
         bench = Bench(hotline, install, workdir, ports, minimal.pid)
         runs = []
         for rate in rates:
-            for label in lines:
-                runs.append(await bench.run(label, rate, seconds))
-                await asyncio.sleep(2)
-        return {"database": database, "runs": runs}
+            by_line: dict[str, list[dict[str, Any]]] = {label: [] for label in lines}
+            for round_ in range(1, rounds + 1):
+                # the lines take turns, in the opposite order each round, so that a busy
+                # spell of the (shared) machine does not fall on one line alone
+                for label in (lines if round_ % 2 else lines[::-1]):
+                    by_line[label].append(await bench.run(label, rate, seconds, round_))
+                    await asyncio.sleep(2)
+            runs += [pooled(by_line[label]) for label in lines]
+        measured: dict[str, Any] = {"database": database, "runs": runs}
+        if ramp:
+            measured["ramp"] = await ramp_up(bench, ramp, seconds)
+        return measured
     finally:
         for agent in agents:
             await agent.stop()
@@ -433,6 +503,41 @@ async def _pg(statement: str) -> None:
             await conn.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def ramp_up(bench: Bench, rates: list[int], seconds: float) -> dict[str, Any]:
+    """The dialplan's menu line at each rate in turn, then the IVR line at the same rate,
+    until the dialplan fails calls: the highest rate it sustains (no failed call) and
+    whether the IVR line failed no more calls than it at every rate it sustained."""
+    steps: list[dict[str, Any]] = []
+    for rate in sorted(rates):
+        plan = await bench.run("dialplan", rate, seconds)
+        await asyncio.sleep(3)
+        ivr = await bench.run("ivr", rate, seconds)
+        await asyncio.sleep(3)
+        steps.append({"rate": rate, "dialplan": _ramp_step(plan), "ivr": _ramp_step(ivr)})
+        if not _sustained(plan):
+            break
+    sustained = [step for step in steps if _sustained(step["dialplan"])]
+    return {
+        "steps": steps,
+        "highest_sustained_by_dialplan": max((s["rate"] for s in sustained), default=None),
+        "dialplan_failed_at": next((s["rate"] for s in steps
+                                    if not _sustained(s["dialplan"])), None),
+        "ivr_fails_no_more_than_dialplan": all(
+            (s["ivr"]["failed"] or 0) <= (s["dialplan"]["failed"] or 0) for s in sustained),
+    }
+
+
+def _sustained(run: dict[str, Any]) -> bool:
+    """Every call placed was completed (SIPp's own count: no failed call)."""
+    return bool(run["failed"] == 0 and run["successful"] == run["calls"])
+
+
+def _ramp_step(run: dict[str, Any]) -> dict[str, Any]:
+    keep = ("calls", "successful", "failed", "silence_after_answer", "journal_records",
+            "journal_complete", "service_cpu_ms_per_call", "load_average_1m", "calls_shed")
+    return {key: run[key] for key in keep if key in run}
 
 
 # -- the verdict and the README --------------------------------------------------------------
@@ -469,7 +574,8 @@ def _load_range(result: dict[str, Any]) -> str:
 def readme_table(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {result['when']} on this machine (2 cores, {_load_range(result)}), "
-        f"{result['asterisk']}; {result['seconds']:g} s of calls per line and rate, callers "
+        f"{result['asterisk']}; {result.get('rounds', 1)} round(s) of {result['seconds']:g} s of "
+        "calls per line and rate (the lines taking turns; figures over all rounds' calls), callers "
         f"sending G.711 from the answer, key {KEY} at {KEY_MS} ms, hang-up at {HOLD_MS} ms. "
         "Silence = 200 OK -> first RTP packet of the first prompt (loopback capture); "
         "key -> queue and key -> agent ringing include the 'please hold' prompt on both "
@@ -509,7 +615,39 @@ def readme_table(result: dict[str, Any]) -> str:
             f"failed calls {'none' if v['no_failed_call'] else '**some**'}, journal "
             f"{'100% complete' if v['journal_complete'] else '**incomplete**'}"
         )
+    for db in result["databases"]:
+        lines += _ramp_lines(db)
     return "\n".join(lines)
+
+
+def _ramp_lines(db: dict[str, Any]) -> list[str]:
+    ramp = db.get("ramp")
+    if not ramp:
+        return []
+    out = ["", f"Ramp ({db['database']}): the dialplan's menu line, then the IVR line, at "
+               "each rate until the dialplan fails calls:", "",
+           "| calls/s | line | successful / placed | failed | silence p50 ms | p99 ms "
+           "| shed to the dialplan | journal records | load avg |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for step in ramp["steps"]:
+        for line in ("dialplan", "ivr"):
+            run = step[line]
+            s = run["silence_after_answer"]
+            out.append(
+                f"| {step['rate']} | {line} | {run['successful']} / {run['calls']} | "
+                f"{run['failed']} | {s['p50_ms']} | {s['p99_ms']} | "
+                f"{run.get('calls_shed', '–') if line == 'ivr' else '–'} | "
+                f"{run.get('journal_records', '–')} | {run.get('load_average_1m', '–')} |")
+    highest = ramp["highest_sustained_by_dialplan"]
+    out += ["", f"- highest rate the dialplan sustained (no failed call): "
+                f"{highest if highest is not None else 'none of the ramp'} calls/s"
+                + (f"; it failed calls at {ramp['dialplan_failed_at']} calls/s"
+                   if ramp["dialplan_failed_at"] else "; it failed at none of the ramp's rates")
+                + "; the IVR line failed "
+                + ("no more calls than the dialplan at every rate it sustained"
+                   if ramp["ivr_fails_no_more_than_dialplan"]
+                   else "**more calls than the dialplan** at a rate it sustained")]
+    return out
 
 
 def write_readme(table: str) -> None:
@@ -523,15 +661,17 @@ def write_readme(table: str) -> None:
 
 
 async def main(rates: list[int], seconds: float, databases: list[str],
-               lines: list[str]) -> dict[str, Any]:
+               lines: list[str], ramp: list[int] | None = None,
+               rounds: int = 1) -> dict[str, Any]:
     install = provision(say=print)
     result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "asterisk": install.version, "rates": rates, "seconds": seconds,
+        "asterisk": install.version, "rates": rates, "seconds": seconds, "rounds": rounds,
         "host": socket.gethostname(), "databases": [],
     }
     for database in databases:
-        measured = await bench_database(database, install, rates, seconds, lines)
+        measured = await bench_database(database, install, rates, seconds, lines, ramp,
+                                        rounds)
         measured["verdict"] = verdict(measured["runs"], max(rates))
         result["databases"].append(measured)
     return result
@@ -543,10 +683,17 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--lines", default=",".join(LINES), help="of: " + ", ".join(LINES))
+    parser.add_argument("--ramp", default="",
+                        help="rates (e.g. 50,60,75,100): the dialplan then the IVR line at "
+                             "each, until the dialplan fails calls")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per rate; the lines take turns, and each line's "
+                             "figures are over the calls of all its rounds")
     parser.add_argument("--out", type=Path, default=RESULTS / "caller_hears.json")
     args = parser.parse_args()
     outcome = asyncio.run(main([int(r) for r in args.rates.split(",")], args.seconds,
-                               args.db.split(","), args.lines.split(",")))
+                               args.db.split(","), args.lines.split(","),
+                               [int(r) for r in args.ramp.split(",") if r], args.rounds))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(outcome, indent=2, ensure_ascii=False) + "\n")
     if args.out == RESULTS / "caller_hears.json":

@@ -184,19 +184,16 @@ class Reconciler:
 
         added = completed = 0
         take = sorted(done | stuck)
-        for start in range(0, len(take), CHUNK):
-            chunk = take[start:start + CHUNK]
-            held = await self.store.events_of_calls(chunk)
-            lacking = await asyncio.to_thread(_lacking, chunk, rows, queue_rows, held)
-            for linkedid in chunk:
-                new = lacking[linkedid]
-                for event in new:
-                    self.sink.emit(event)
-                added += len(new)
-                completed += bool(new)
-                if new:
-                    log.info("durable.call_reconciled", linkedid=linkedid, events=len(new),
-                             kinds=sorted({e.kind.value for e in new}))
+        lacking = await asyncio.to_thread(self._compare_off_the_loop, take, rows, queue_rows)
+        for linkedid in take:
+            new = lacking.get(linkedid, [])
+            for event in new:
+                self.sink.emit(event)
+            added += len(new)
+            completed += bool(new)
+            if new:
+                log.info("durable.call_reconciled", linkedid=linkedid, events=len(new),
+                         kinds=sorted({e.kind.value for e in new}))
         await self.flush()
 
         # The oldest call not yet taken holds both checkpoints at its first line.
@@ -226,6 +223,32 @@ class Reconciler:
             log.info("durable.reconciled", calls=len(take), completed=completed, events=added,
                      bad_lines=bad, seconds=round(time.monotonic() - started, 3))
         return PassResult(len(take), completed, added, bad, waiting)
+
+
+    def _compare_off_the_loop(
+        self,
+        take: list[str],
+        rows: dict[str, list[CelRow]],
+        queue_rows: dict[str, list[QueueLogRow]],
+    ) -> dict[str, list[JournalEvent]]:
+        """What the journal lacks of each call `take` names, found on a worker thread with
+        an event loop and a database connection of its own: loading and comparing the
+        journal's events of every call of the last minutes (thousands at a busy hour) is
+        Python work that would otherwise hold the loop that drives the calls."""
+
+        async def compare() -> dict[str, list[JournalEvent]]:
+            store = self.store.twin()
+            try:
+                lacking: dict[str, list[JournalEvent]] = {}
+                for start in range(0, len(take), CHUNK):
+                    chunk = take[start:start + CHUNK]
+                    held = await store.events_of_calls(chunk)
+                    lacking.update(_lacking(chunk, rows, queue_rows, held))
+                return lacking
+            finally:
+                await store.close()
+
+        return asyncio.run(compare())
 
 
 def _by_call(
