@@ -1,18 +1,9 @@
-"""The ARI connection: events in over one websocket; commands out over that same
-websocket while it is up (ARI's REST over WebSocket, Asterisk 22.3 and later), else
-over one held aiohttp session (REST over HTTP keeps working while the websocket is
-down, which is when calls most need to be handed to the dialplan). Nothing about calls
-lives here.
-
-A request over the websocket costs the call loop a JSON message each way instead of an
-HTTP exchange: at 50 calls/s the service's CPU per call fell from ~10 to ~8 ms with it
-(`bench/caller_hears.py`). A request in flight when the websocket drops fails with
-`aiohttp.ServerDisconnectedError`, as an HTTP request to a vanished Asterisk does.
+"""The ARI connection: events in over one websocket, commands out over one held aiohttp
+session (REST over HTTP: it keeps working while the websocket is down, which is when
+calls most need to be handed to the dialplan). Nothing about calls lives here.
 
 The event stream says when the websocket comes and goes, with two events of its own:
-`HotlineConnected` and `HotlineDisconnected`. A reader task takes the socket's messages
-apart (responses to their requests, events to the stream), so whoever consumes the
-stream may itself wait on a request.
+`HotlineConnected` and `HotlineDisconnected`.
 
 (Measured here: a held aiohttp session answers p50 4.2 ms at 200 calls/s; httpx
 collapsed, so it stays off the call path.)
@@ -22,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -35,7 +25,6 @@ from ivr.secrets import basic_auth
 log = structlog.get_logger(__name__)
 
 Json = dict[str, Any]
-REQUEST_TIMEOUT = 10.0  # seconds, over either path
 
 
 class AriError(RuntimeError):
@@ -53,9 +42,6 @@ class AriClient:
         self.events_socket: aiohttp.ClientWebSocketResponse | None = None  # while connected
         self.connected = asyncio.Event()
         self.on_connect: list[Callable[[], None]] = []  # called on every (re)connection
-        self.rest_over_websocket = True
-        self._pending: dict[str, asyncio.Future[tuple[int, str]]] = {}
-        self._request_ids = itertools.count(1)
 
     async def open(self) -> None:
         if self._session is None or self._session.closed:
@@ -63,7 +49,7 @@ class AriClient:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+                timeout=aiohttp.ClientTimeout(total=10),
             )
 
     async def close(self) -> None:
@@ -89,68 +75,28 @@ class AriClient:
                 async with self.session.ws_connect(
                     url, heartbeat=20, timeout=aiohttp.ClientWSTimeout(ws_close=5)
                 ) as ws:
+                    self.events_socket = ws
                     was_connected = True
-                    inbox: asyncio.Queue[Json | None] = asyncio.Queue()
-                    reader = asyncio.create_task(self._read(ws, inbox), name="ari-read")
-                    try:
-                        self.events_socket = ws
-                        self.connected.set()
-                        log.info("ari.connected", app=self.app)
-                        for listener in self.on_connect:
-                            listener()
-                        yield {"type": "HotlineConnected"}
-                        while (event := await inbox.get()) is not None:
-                            yield event
-                    finally:
-                        reader.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await reader
+                    self.connected.set()
+                    log.info("ari.connected", app=self.app)
+                    for listener in self.on_connect:
+                        listener()
+                    yield {"type": "HotlineConnected"}
+                    async for message in ws:
+                        if message.type is aiohttp.WSMsgType.TEXT:
+                            yield json.loads(message.data)
+                        elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                            break
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.warning("ari.unreachable", error=str(exc))
             finally:
-                self._socket_gone()
+                self.events_socket = None
                 if self.connected.is_set():
                     log.warning("ari.disconnected")
                 self.connected.clear()
             if was_connected:
                 yield {"type": "HotlineDisconnected"}
             await asyncio.sleep(retry_seconds)
-
-    async def _read(
-        self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue[Json | None]
-    ) -> None:
-        """The socket's messages: a response to its request, an event to the stream;
-        None to the stream when the socket closes."""
-        try:
-            async for message in ws:
-                if message.type is aiohttp.WSMsgType.TEXT:
-                    data = json.loads(message.data)
-                    if data.get("type") == "RESTResponse":
-                        self._answered(data)
-                    else:
-                        inbox.put_nowait(data)
-                elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
-                    break
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            log.warning("ari.read_failed", error=str(exc))
-        finally:
-            self._socket_gone()  # no request goes out over a closing socket
-            inbox.put_nowait(None)
-
-    def _answered(self, response: Json) -> None:
-        future = self._pending.pop(str(response.get("request_id", "")), None)
-        if future is not None and not future.done():
-            future.set_result(
-                (int(response.get("status_code", 500)), str(response.get("message_body") or ""))
-            )
-
-    def _socket_gone(self) -> None:
-        self.events_socket = None
-        pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(aiohttp.ServerDisconnectedError("ARI websocket closed"))
-                future.add_done_callback(_retrieved)
 
     async def request(
         self,
@@ -159,45 +105,13 @@ class AriClient:
         params: Mapping[str, str | int] | None = None,
         body: Json | None = None,
     ) -> Any:
-        ws = self.events_socket
-        if self.rest_over_websocket and ws is not None and not ws.closed:
-            status, text = await self._over_websocket(ws, method, path, params, body)
-        else:
-            async with self.session.request(
-                method, f"{self.base_url}/ari{path}", params=params, json=body
-            ) as response:
-                status, text = response.status, await response.text()
-        if status >= 300:
-            raise AriError(status, method, path, text)
-        return json.loads(text) if text else None
-
-    async def _over_websocket(
-        self,
-        ws: aiohttp.ClientWebSocketResponse,
-        method: str,
-        path: str,
-        params: Mapping[str, str | int] | None,
-        body: Json | None,
-    ) -> tuple[int, str]:
-        request_id = f"h{next(self._request_ids)}"
-        message: Json = {
-            "type": "RESTRequest", "request_id": request_id, "method": method,
-            "uri": path.lstrip("/"),
-        }
-        if params:
-            message["query_strings"] = [
-                {"name": name, "value": str(value)} for name, value in params.items()
-            ]
-        if body is not None:
-            message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(body)
-        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        try:
-            await ws.send_str(json.dumps(message))
-            return await asyncio.wait_for(future, REQUEST_TIMEOUT)
-        finally:
-            self._pending.pop(request_id, None)
+        async with self.session.request(
+            method, f"{self.base_url}/ari{path}", params=params, json=body
+        ) as response:
+            text = await response.text()
+            if response.status >= 300:
+                raise AriError(response.status, method, path, text)
+            return json.loads(text) if text else None
 
     # Channel commands the call flow uses.
 
@@ -234,10 +148,3 @@ class AriClient:
     async def channels(self) -> list[Json]:
         result: list[Json] = await self.request("GET", "/channels")
         return result
-
-
-def _retrieved(future: asyncio.Future[tuple[int, str]]) -> None:
-    """A request failed by a dropped socket whose caller had already given up on it: its
-    exception is taken, so asyncio does not report it as never retrieved."""
-    if not future.cancelled():
-        future.exception()
