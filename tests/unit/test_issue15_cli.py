@@ -5,7 +5,9 @@ what the rules refuse, nothing changed)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner
 
@@ -68,8 +70,10 @@ def test_checkers_enter_results_and_the_quarter_is_shown(tmp_path: Path) -> None
                         "-c", config)
     assert code == 0, out
     assert "busy, ivr -> connection 16/20" in out
-    code, out = hotline("spotcheck", "add", "--checker", "李四", "--dials", "busy@09:00,ivr@09:01",
-                        "-c", config)
+    # yesterday's dials: "09:00" alone is today's, in the future before 09:00 in Shanghai
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).date()
+    code, out = hotline("spotcheck", "add", "--checker", "李四", "--dials",
+                        f"busy@{day}T09:00,ivr@{day}T09:01", "-c", config)
     assert code == 2 and "no sooner than 180 s" in out
     code, out = hotline("spotcheck", "show", "-c", config)
     assert code == 0 and "no score yet (1 checker(s); three or more needed)" in out
