@@ -125,11 +125,10 @@ class OrdersService:
             now = self.clock.now()
             orders = [
                 order_for_call(
-                    linkedid=record.linkedid, caller=record.caller, service=record.service,
+                    linkedid=call.linkedid, caller=call.caller, service=call.service,
                     now=now, departments=departments,
                 )
-                for record in records
-                if record.service is not None
+                for call in records
             ]
             created += await self._create_for_calls(orders)
             if len(records) < CHUNK:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import RowMapping, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,12 @@ from ivr.orders.domain import NEEDS_ORDER, OrderStatus, Urgency, WorkOrder
 from ivr.orders.tables import OrderRow, OutboxRow, orders_table, outbox_table
 
 CHUNK = 500
+
+
+class CallNeedingOrder(NamedTuple):
+    linkedid: str
+    caller: str
+    service: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +73,26 @@ class OrderStore:
 
     async def calls_without_order(
         self, since: datetime | None = None, limit: int = CHUNK
-    ) -> list[CallRecord]:
+    ) -> list[CallNeedingOrder]:
         """Calls (in progress too) since `since` whose menu choice needs an order and
-        have none."""
+        have none: only what an order is opened from (the sync runs every few seconds
+        on the loop that drives the calls; whole records would cost it far more)."""
         has_order = exists().where(OrderRow.linkedid == CallRow.linkedid)
         conditions = [CallRow.service.in_(sorted(NEEDS_ORDER)), ~has_order]
         if since is not None:
             conditions.append(CallRow.arrived_at >= since)
         query = (
-            select(calls_table)
+            select(CallRow.linkedid, CallRow.caller, CallRow.service)
             .where(*conditions)
             .order_by(CallRow.arrived_at)
             .limit(limit)
         )
         async with self.engine.connect() as conn:
-            return [record_from_row(row) for row in (await conn.execute(query)).mappings()]
+            return [
+                CallNeedingOrder(linkedid, caller, service)
+                for linkedid, caller, service in await conn.execute(query)
+                if service is not None  # the query's condition: for the type checker
+            ]
 
     async def call(self, linkedid: str) -> CallRecord | None:
         async with self.engine.connect() as conn:
