@@ -48,7 +48,7 @@ class AriClient:
         if self._session is None or self._session.closed:
             # Few connections, kept open: a burst of commands (calls arriving after a
             # stall) then waits a few ms for one of them instead of opening dozens at once,
-            # which overflow the accept backlog of Asterisk's HTTP server (10) and cost the
+            # which overflowed the accept queue of Asterisk's HTTP server and cost the
             # dropped ones a 1 s SYN retransmission (measured: silence p99 1.04 s at 50
             # calls/s with limit=200). Idle ones are let go before Asterisk's own 15 s
             # keep-alive closes them under us.

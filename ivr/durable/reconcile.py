@@ -235,6 +235,8 @@ class Reconciler:
         an event loop and a database connection of its own: loading and comparing the
         journal's events of every call of the last minutes (thousands at a busy hour) is
         Python work that would otherwise hold the loop that drives the calls."""
+        if not take:  # a quiet pass: no connection to open
+            return {}
 
         async def compare() -> dict[str, list[JournalEvent]]:
             store = self.store.twin()
