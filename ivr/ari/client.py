@@ -39,7 +39,8 @@ class AriClient:
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._headers = {"Authorization": basic_auth(user, password)}
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # commands
+        self._events_session: aiohttp.ClientSession | None = None  # the websocket
         self.events_socket: aiohttp.ClientWebSocketResponse | None = None  # while connected
         self.connected = asyncio.Event()
         self.on_connect: list[Callable[[], None]] = []  # called on every (re)connection
@@ -58,18 +59,35 @@ class AriClient:
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=10),
             )
+        if self._events_session is None or self._events_session.closed:
+            # The websocket has a connection of its own: through the commands' pool it
+            # waited for a free slot behind commands Asterisk was slow to answer, and
+            # timed out, so a reconnect took up to 50 s exactly when calls were piling
+            # up (seen in the fault mix on a loaded machine).
+            self._events_session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=1),
+                timeout=aiohttp.ClientTimeout(total=10),  # the handshake; events then flow
+            )
 
     async def close(self) -> None:
         self.connected.clear()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._events_session):
+            if session is not None:
+                await session.close()
+        self._session = self._events_session = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             raise RuntimeError("AriClient.open() first")
         return self._session
+
+    @property
+    def events_session(self) -> aiohttp.ClientSession:
+        if self._events_session is None:
+            raise RuntimeError("AriClient.open() first")
+        return self._events_session
 
     async def events(self, retry_seconds: float = 1.0) -> AsyncIterator[Json]:
         """Yield ARI events forever, reconnecting when Asterisk goes away; each
@@ -79,7 +97,7 @@ class AriClient:
         while True:
             was_connected = False
             try:
-                async with self.session.ws_connect(
+                async with self.events_session.ws_connect(
                     url, heartbeat=20, timeout=aiohttp.ClientWSTimeout(ws_close=5)
                 ) as ws:
                     self.events_socket = ws

@@ -337,34 +337,74 @@ class MixRun:
             await admin.close()
         return f"{ended} sessions ended, connections refused for {seconds:.0f} s"
 
-    async def restart_asterisk(self, drain_timeout: float = 120.0) -> str:
+    async def restart_asterisk(self, drain_timeout: float = 100.0) -> str:
         """`core restart gracefully`: Asterisk takes no new call, lets those in progress
         end, restarts; the run waits until the service is connected to the new one.
 
         No caller of the mix holds longer than 20 s: calls that have not drained after
-        `drain_timeout` are stuck (a caller left with nobody driving the call), which is
-        recorded as the fault's outcome (`STUCK`) and ends the restart at once."""
+        `drain_timeout` are stuck (a caller left with nobody driving the call). Each step
+        has its own bound and the bounds add up to less than FAULT_TIMEOUT, so a step
+        that does not finish is named in `run.stuck`, with what Asterisk was doing,
+        instead of the whole fault timing out."""
         instance = self.instance
-        before = _uptime(await cli(instance, "core show uptime seconds"))
+        before = _uptime(await cli(instance, "core show uptime seconds", timeout=30))
         began = time.monotonic()
-        try:  # returns once the calls drained
+        try:  # returns once the calls drained and Asterisk closed the control socket
             await cli(instance, "core restart gracefully", timeout=drain_timeout)
         except TimeoutError:
-            left = await cli(instance, "core show channels concise", timeout=10)
-            await cli(instance, "core restart now", timeout=30)
-            self.stuck.append(f"not drained in {drain_timeout:.0f} s:\n{left}")
+            self.stuck.append(f"not drained in {drain_timeout:.0f} s:\n"
+                              f"{await self._asterisk_state()}")
+            with contextlib.suppress(TimeoutError):
+                await cli(instance, "core restart now", timeout=30)
         drained = time.monotonic() - began
-        while time.monotonic() - began < 300:
-            await asyncio.sleep(0.2)
-            if _uptime(await cli(instance, "core show uptime seconds")) < before:
-                break
-        problem = await self._wait_service_connected()
+        if not await self._asterisk_restarted(before, timeout=60):
+            self.stuck.append(f"Asterisk not back 60 s after the drain ({drained:.1f} s):\n"
+                              f"{await self._asterisk_state()}")
+            return f"calls drained in {drained:.1f} s; Asterisk not back"
+        problem = await self._wait_service_connected(timeout=90)
         if problem:
+            self.stuck.append(f"after the restart the service {problem}")
             return f"calls drained in {drained:.1f} s; the service {problem}"
         return (f"calls drained in {drained:.1f} s; Asterisk back and the service "
                 f"reconnected {time.monotonic() - began - drained:.1f} s later")
 
-    async def _wait_service_connected(self, timeout: float = 180.0) -> str:
+    async def _asterisk_restarted(self, before: int, timeout: float) -> bool:
+        """Until Asterisk answers with an uptime below `before` (a new process image)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                if _uptime(await cli(self.instance, "core show uptime seconds",
+                                     timeout=5)) < before:
+                    return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def _asterisk_state(self) -> str:
+        """What the instance's Asterisk is doing: its channels if it answers, else its
+        process state and threads' wait channels, and the end of its log."""
+        lines: list[str] = []
+        try:
+            lines.append(await cli(self.instance, "core show channels concise", timeout=5))
+        except TimeoutError as error:
+            lines.append(str(error))
+        running = find_running(self.instance)
+        if running is None:
+            lines.append("no Asterisk process for this instance")
+        else:
+            proc = Path(f"/proc/{running.pid}")
+            with contextlib.suppress(OSError):
+                state = [line for line in (proc / "status").read_text().splitlines()
+                         if line.startswith(("State", "Threads"))]
+                waits = sorted((task / "wchan").read_text()
+                               for task in (proc / "task").iterdir())
+                lines.append(f"pid {running.pid}: {'; '.join(state)}; threads wait in "
+                             f"{dict((w, waits.count(w)) for w in set(waits))}")
+        with contextlib.suppress(OSError):
+            log = (self.instance.host / "log/messages.log").read_text(errors="replace")
+            lines.append("messages.log ends:\n" + "\n".join(log.splitlines()[-40:]))
+        return "\n".join(lines)
+
+    async def _wait_service_connected(self, timeout: float) -> str:
         """Until the service's health says it is ready (ARI and AMI connected, the
         database takes writes); "" then, else what it said last."""
         import aiohttp
@@ -779,9 +819,14 @@ async def run_plan(run: MixRun, rate: float, segments: list[Segment]) -> None:
 async def within(seconds: float, what: str, awaitable: Awaitable[T]) -> T:
     """`awaitable`, or an AssertionError after `seconds` that names `what` and shows
     where every task of the loop was waiting."""
+    # A TimeoutError raised inside `awaitable` (a CLI command that got no answer) is that
+    # step's own failure and propagates as it is; only our own deadline is "not done".
     try:
-        return await asyncio.wait_for(awaitable, seconds)
+        async with asyncio.timeout(seconds) as deadline:
+            return await awaitable
     except TimeoutError:
+        if not deadline.expired():
+            raise
         raise AssertionError(f"{what}: not done in {seconds:.0f} s\n{task_stacks()}") from None
 
 
