@@ -42,16 +42,7 @@ from tests.faults.mix import (
     within,
 )
 
-# Out of the default run again: in one of three full runs on 2026-12-01 (18:2x) the SQLite
-# mix's graceful Asterisk restart did not finish within its 300 s bound (it passed in the
-# other two and on its own). Every wait is bounded now, so it fails with the tasks'
-# stacks instead of hanging; the cause of the slow restart is open (issue 11).
-# HOTLINE_FAULT_MIX=1 runs it; bench/faults.py is the long run.
-pytestmark = [
-    pytest.mark.asterisk,
-    pytest.mark.skipif(os.environ.get("HOTLINE_FAULT_MIX") != "1",
-                       reason="runs with HOTLINE_FAULT_MIX=1 (a slow restart is open)"),
-]
+pytestmark = pytest.mark.asterisk
 
 PG_URL = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
 RATE = 2.0  # calls/s
