@@ -112,6 +112,7 @@ async def main(rate: float, minutes: float, segments: int, outage: float,
         "settle_seconds": round(waited, 1),
         "figures": figures.as_dict(),
         "faults": [fault.__dict__ for fault in run.faults],
+        "stuck": run.stuck,  # a fault or a wave that did not come back within its bound
     }
 
 
@@ -180,3 +181,5 @@ if __name__ == "__main__":
     result = asyncio.run(main(args.rate, args.minutes, segments, args.outage, args.journal))
     write_results(result)
     print(json.dumps(result["figures"], indent=1))
+    for stuck in result["stuck"]:
+        print(f"stuck: {stuck}", file=sys.stderr)
