@@ -131,6 +131,11 @@ class CallOut(Out):
     oncall_result: str | None
     end_cause: str | None
     callback_needed: bool
+    survey_score: int | None = Field(
+        default=None,
+        description="the post-call survey's key: 1 satisfied, 2 basically satisfied, "
+        "3 dissatisfied; null when not asked or not answered",
+    )
     node: str | None = Field(
         default=None, description="the Asterisk node that had the call (several nodes only)"
     )
@@ -189,6 +194,7 @@ class CallOut(Out):
             oncall_result=r.oncall_result.value if r.oncall_result else None,
             end_cause=r.end_cause,
             callback_needed=r.callback_needed,
+            survey_score=r.survey_score,
         )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivr.auth.roles import Role
+from ivr.domain.events import EventKind
 from tests.unit.test_api_support import T0, Harness, a_day, answered, harness, in_progress
 
 MINUTE = timedelta(minutes=1)
@@ -195,3 +196,19 @@ async def test_a_large_export_streams_in_batches(tmp_path: Path) -> None:
         rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
         assert len(rows) == 1204
         assert len({row[0] for row in rows[1:]}) == 1203
+
+
+async def test_the_post_call_survey_score_is_in_the_call_and_the_export(tmp_path: Path) -> None:
+    rated = answered("c-rated", T0)
+    rated.at(50, EventKind.survey_offered)
+    rated.at(53, EventKind.survey_answered, score=3)
+    async with harness(tmp_path, [rated, answered("c-unrated", T0 + MINUTE)]) as api:
+        calls = (await api.get("/api/calls")).json()["calls"]
+        assert {c["linkedid"]: c["survey_score"] for c in calls} == {
+            "c-rated": 3, "c-unrated": None,
+        }
+        response = await api.get("/api/calls.csv")
+        rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+        assert {row["linkedid"]: row["survey_score"] for row in rows} == {
+            "c-rated": "3", "c-unrated": "",
+        }

@@ -39,7 +39,7 @@ CSV_COLUMNS = (
     "linkedid", "arrived_local", "arrived_utc", "line", "mode", "caller", "service", "outcome",
     "answered_by", "wait_seconds", "rings", "within_three_rings", "abandon_place",
     "abandon_wait_seconds", "voicemail_seconds", "voicemail_urgent", "oncall_result",
-    "ended_utc", "end_cause", "callback_needed",
+    "ended_utc", "end_cause", "callback_needed", "survey_score",
 )
 
 
@@ -151,6 +151,7 @@ async def _csv_rows(
                 r.ended_at.isoformat() if r.ended_at else "",
                 r.end_cause or "",
                 int(r.callback_needed),
+                r.survey_score if r.survey_score is not None else "",
             )
         )
         yield _take(buffer)
