@@ -32,7 +32,7 @@ import shutil
 import signal
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +50,7 @@ from ivr.domain.record import CallRecord, Outcome
 from ivr.durable.reconcile import CEL_CHECKPOINT
 from ivr.journal.service import open_store
 from tests.integration.cli_process import CliProcess
-from tests.integration.harness import Ports
+from tests.integration.harness import Ports, until
 from tests.integration.sipp import PCAPS, free_media_ports, free_port, sipp_binary
 
 HERE = Path(__file__).parent
@@ -370,14 +370,18 @@ class MixRun:
 
     async def _asterisk_restarted(self, before: int, timeout: float) -> bool:
         """Until Asterisk answers with an uptime below `before` (a new process image)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                if _uptime(await cli(self.instance, "core show uptime seconds",
-                                     timeout=5)) < before:
-                    return True
-            await asyncio.sleep(0.2)
-        return False
+
+        async def restarted() -> bool:
+            with contextlib.suppress(TimeoutError):  # the old one dying, the new starting
+                return _uptime(await cli(self.instance, "core show uptime seconds",
+                                         timeout=5)) < before
+            return False
+
+        try:
+            await until(restarted, timeout)
+        except AssertionError:
+            return False
+        return True
 
     async def _asterisk_state(self) -> str:
         """What the instance's Asterisk is doing: its channels if it answers, else its
@@ -395,10 +399,10 @@ class MixRun:
             with contextlib.suppress(OSError):
                 state = [line for line in (proc / "status").read_text().splitlines()
                          if line.startswith(("State", "Threads"))]
-                waits = sorted((task / "wchan").read_text()
-                               for task in (proc / "task").iterdir())
+                waits = Counter((task / "wchan").read_text()
+                                for task in (proc / "task").iterdir())
                 lines.append(f"pid {running.pid}: {'; '.join(state)}; threads wait in "
-                             f"{dict((w, waits.count(w)) for w in set(waits))}")
+                             f"{dict(waits)}")
         with contextlib.suppress(OSError):
             log = (self.instance.host / "log/messages.log").read_text(errors="replace")
             lines.append("messages.log ends:\n" + "\n".join(log.splitlines()[-40:]))

@@ -16,10 +16,16 @@ from ivr.ari.client import POOL, AriClient
 
 
 @pytest.fixture
-async def slow_ari() -> AsyncIterator[tuple[TestServer, asyncio.Event]]:
+async def slow_ari() -> AsyncIterator[tuple[TestServer, asyncio.Event, asyncio.Event]]:
     release = asyncio.Event()
+    pool_taken = asyncio.Event()  # POOL commands have arrived: every connection is held
+    arrived = 0
 
     async def channels(_: web.Request) -> web.Response:
+        nonlocal arrived
+        arrived += 1
+        if arrived == POOL:
+            pool_taken.set()
         await release.wait()
         return web.json_response([])
 
@@ -36,20 +42,20 @@ async def slow_ari() -> AsyncIterator[tuple[TestServer, asyncio.Event]]:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        yield server, release
+        yield server, release, pool_taken
     finally:
         release.set()
         await server.close()
 
 
 async def test_the_event_websocket_connects_while_every_command_connection_waits(
-    slow_ari: tuple[TestServer, asyncio.Event],
+    slow_ari: tuple[TestServer, asyncio.Event, asyncio.Event],
 ) -> None:
-    server, release = slow_ari
+    server, release, pool_taken = slow_ari
     client = AriClient(str(server.make_url("")), "hotline", "secret", "hotline")
     await client.open()
     commands = [asyncio.create_task(client.channels()) for _ in range(POOL + 2)]
-    await asyncio.sleep(0)  # the commands take every pooled connection first
+    await asyncio.wait_for(pool_taken.wait(), 3)
     events = client.events()
     try:
         first = await asyncio.wait_for(anext(events), 3)
